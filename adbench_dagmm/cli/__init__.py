@@ -1,0 +1,91 @@
+"""The ``adb`` command line: the Typer app, its global options and error handling.
+
+Library errors (``AdbError``) become one ``error: ...`` line on stderr and their exit code
+(1 = a run or data failed, 2 = usage); Ctrl-C exits 130 and keeps every finished run.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any, Callable, Optional, TypeVar
+
+import typer
+from rich.console import Console
+
+from ..errors import AdbError
+
+app = typer.Typer(
+    name="adb",
+    help="Benchmark unsupervised anomaly detectors (DAGMM, PyOD baselines) on tabular data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+err_console = Console(stderr=True)
+# results go to stdout; when it is a pipe or file, do not squeeze tables into 80 columns
+out_console = Console(width=None if sys.stdout.isatty() else 160)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class State:
+    plugins_dir: str | None = None
+
+
+state = State()
+
+
+def handle_errors(func: F) -> F:
+    """Turn AdbError into an error line and exit code, KeyboardInterrupt into 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AdbError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted: finished runs are kept in the store.")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def get_registry():  # type: ignore[no-untyped-def]
+    from ..registry import get_registry as _get
+
+    return _get(plugins_dir=state.plugins_dir)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"adb {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    plugins_dir: Optional[str] = typer.Option(
+        None, "--plugins-dir", envvar="ADB_PLUGINS_DIR",
+        help="Folder of one-file plugins (*.py) to load besides the installed ones.",
+    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """Benchmark unsupervised anomaly detectors on tabular data."""
+    state.plugins_dir = plugins_dir
+
+
+from . import export, list_, plugins, run  # noqa: E402,F401  (registers the commands)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # outside a command (e.g. during import)
+        sys.exit(130)

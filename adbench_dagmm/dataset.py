@@ -1,0 +1,307 @@
+"""The dataset contract, data-file resolution and the parsed-dataset cache.
+
+A dataset plugin's ``load()`` reads, parses and encodes; it never splits, scales or seeds (the
+protocol does that with training-row statistics).  Files are found in this order:
+``--data-dir``, ``$ADB_DATA_DIR``, the per-user cache folder, then a checksummed download from
+the canonical URL.  Parsed arrays are cached under the source file's sha256, so the second load
+of a big file is a memory map, not a parse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+from .errors import DataError
+
+#: The environment variable that points at a folder of data files (e.g. ../shared/data).
+DATA_DIR_ENV = "ADB_DATA_DIR"
+#: Overrides the per-user cache folder (downloads and parsed datasets).
+CACHE_DIR_ENV = "ADB_CACHE_DIR"
+#: When set to 1, never download; a missing file is an error.
+OFFLINE_ENV = "ADB_OFFLINE"
+
+_override_data_dir: Path | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetCard:
+    """What a dataset is and where it comes from."""
+
+    name: str
+    description: str = ""
+    source_url: str = ""
+    sha256: str = ""
+    citation: str = ""
+    anomaly_definition: str = ""
+    default_protocol: str = "zong2018"
+    #: Detector parameters this dataset recommends, e.g. ``{"dagmm": {"preset": "kddcup"}}``;
+    #: applied by the runner unless the user sets the same parameter.
+    detector_params: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    notes: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class Dataset:
+    """A loaded dataset: features, labels (1 = anomaly) and what each column is."""
+
+    X: np.ndarray
+    y: np.ndarray
+    name: str
+    feature_names: list[str] = dataclasses.field(default_factory=list)
+    categorical: np.ndarray | None = None  # bool mask over columns; None = all continuous
+    card: DatasetCard | None = None
+    sha256: str = ""
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.feature_names:
+            self.feature_names = [f"x{i}" for i in range(self.X.shape[1] if self.X.ndim == 2 else 0)]
+        if self.categorical is None and self.X.ndim == 2:
+            self.categorical = np.zeros(self.X.shape[1], dtype=bool)
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def anomaly_ratio(self) -> float:
+        return float(np.mean(self.y)) if len(self.y) else float("nan")
+
+    @property
+    def continuous(self) -> np.ndarray:
+        return ~np.asarray(self.categorical, dtype=bool)
+
+    def validate(self) -> Dataset:
+        """Check the contract (benchopt-style); every message names the dataset."""
+        X, y, name = self.X, np.asarray(self.y), self.name
+        if X.ndim != 2:
+            raise DataError(f"dataset {name!r}: X must be 2-D, got shape {X.shape}.")
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise DataError(f"dataset {name!r}: X is empty (shape {X.shape}).")
+        if not np.issubdtype(X.dtype, np.floating):
+            raise DataError(f"dataset {name!r}: X must be floating point, got {X.dtype}.")
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise DataError(
+                f"dataset {name!r}: y must be 1-D with one label per row of X "
+                f"({X.shape[0]} rows), got shape {y.shape}."
+            )
+        bad = ~np.isfinite(X)
+        if bad.any():
+            cols = np.flatnonzero(bad.any(axis=0))
+            names = ", ".join(f"{self.feature_names[c]!r} ({int(bad[:, c].sum())})" for c in cols[:5])
+            raise DataError(
+                f"dataset {name!r}: {int(bad.sum())} NaN/inf values in column(s) {names}; "
+                "clean the data or impute explicitly."
+            )
+        values = set(np.unique(y).tolist())
+        if not values <= {0, 1}:
+            raise DataError(
+                f"dataset {name!r}: labels must be binary 0/1 (1 = anomaly), got values "
+                f"{sorted(values)[:10]}."
+            )
+        n_anom = int(y.sum())
+        if n_anom == 0:
+            raise DataError(f"dataset {name!r}: no anomalies (no label 1); nothing to detect.")
+        if n_anom == len(y):
+            raise DataError(f"dataset {name!r}: every row is an anomaly; there is no normal class.")
+        if len(self.feature_names) != X.shape[1]:
+            raise DataError(
+                f"dataset {name!r}: {len(self.feature_names)} feature names for {X.shape[1]} columns."
+            )
+        return self
+
+
+class BaseDataset:
+    """Base class of dataset plugins: a ``name``, a ``card`` and a deterministic ``load``."""
+
+    name: ClassVar[str] = ""
+    card: ClassVar[DatasetCard | None] = None
+
+    def load(self) -> Dataset:
+        raise NotImplementedError
+
+    def sha256(self) -> str:
+        """The checksum identifying the data (the source file's sha256 for file datasets)."""
+        return self.card.sha256 if self.card else ""
+
+    def is_present(self) -> bool | None:
+        """Whether the data is available locally without a download (None = not file-based)."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """Rows, features and anomaly ratio for listings, from the card or a cheap load."""
+        return {}
+
+
+# -- locations --------------------------------------------------------------------------------
+def set_data_dir(path: str | os.PathLike[str] | None) -> None:
+    """Set the ``--data-dir`` override (highest priority) for this process."""
+    global _override_data_dir
+    _override_data_dir = Path(path).expanduser() if path else None
+
+
+def cache_dir() -> Path:
+    """The per-user cache folder (``$ADB_CACHE_DIR`` or platformdirs' user cache dir)."""
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("adbench-dagmm", appauthor=False))
+
+
+def data_dirs() -> list[tuple[str, Path]]:
+    """Where data files are looked for, in order, with the reason for each folder."""
+    dirs: list[tuple[str, Path]] = []
+    if _override_data_dir is not None:
+        dirs.append(("--data-dir", _override_data_dir))
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        dirs.append((f"${DATA_DIR_ENV}", Path(env).expanduser()))
+    dirs.append(("user cache", cache_dir() / "data"))
+    return dirs
+
+
+def data_dir() -> Path:
+    """The first configured data folder (``--data-dir``, then ``$ADB_DATA_DIR``, then the cache)."""
+    return data_dirs()[0][1]
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, memoised on (path, size, mtime) in the cache folder."""
+    stat = path.stat()
+    memo_dir = cache_dir() / "sha256"
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+    memo = memo_dir / key
+    try:
+        return memo.read_text().strip()
+    except OSError:
+        pass
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    try:
+        memo_dir.mkdir(parents=True, exist_ok=True)
+        memo.write_text(value)
+    except OSError:
+        pass
+    return value
+
+
+def _how_to_provide(relpath: str, url: str) -> str:
+    tip = (
+        f"Put the file at <folder>/{relpath} and pass --data-dir <folder> or set "
+        f"{DATA_DIR_ENV}=<folder>"
+    )
+    if url:
+        tip += f"; the canonical copy is {url}"
+    return tip + "."
+
+
+def find_file(relpath: str, sha256: str = "", url: str = "") -> Path:
+    """Find (or download) a data file, check its sha256 and return its path.
+
+    Raises
+    ------
+    DataError
+        If the file is missing everywhere and cannot be downloaded, or its checksum differs.
+    """
+    looked: list[str] = []
+    for why, folder in data_dirs():
+        path = folder / relpath
+        looked.append(f"{path} ({why})")
+        if path.is_file():
+            if sha256:
+                got = file_sha256(path)
+                if got != sha256:
+                    raise DataError(
+                        f"{path}: sha256 mismatch (expected {sha256}, got {got}); the file is "
+                        f"truncated, corrupt or a different version. Replace it. "
+                        + _how_to_provide(relpath, url)
+                    )
+            return path
+    if url and os.environ.get(OFFLINE_ENV, "") not in ("1", "true", "yes"):
+        return _download(relpath, sha256, url, looked)
+    raise DataError(
+        f"data file {relpath!r} not found; looked in: {'; '.join(looked)}. "
+        + _how_to_provide(relpath, url)
+    )
+
+
+def _download(relpath: str, sha256: str, url: str, looked: list[str]) -> Path:
+    import pooch
+
+    target = cache_dir() / "data" / relpath
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        got = pooch.retrieve(
+            url,
+            known_hash=f"sha256:{sha256}" if sha256 else None,
+            fname=target.name,
+            path=target.parent,
+            progressbar=False,
+        )
+    except Exception as exc:  # network down, HTTP error, checksum mismatch
+        raise DataError(
+            f"data file {relpath!r} not found locally (looked in: {'; '.join(looked)}) and the "
+            f"download from {url} failed: {exc}. " + _how_to_provide(relpath, url)
+        ) from None
+    return Path(got)
+
+
+# -- parsed cache ------------------------------------------------------------------------------
+def cached_parse(key: str, parse: Callable[[], Dataset]) -> Dataset:
+    """Return ``parse()``'s dataset, cached on disk under ``key`` (include the source sha256).
+
+    X is stored as a raw ``.npy`` and memory-mapped on load (copy-on-write), so a cached load of
+    KDD Cup 99 is a fraction of a second and costs no memory until rows are touched.
+    """
+    folder = cache_dir() / "parsed" / key
+    meta_path = folder / "meta.json"
+    if meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text())
+            X = np.load(folder / "X.npy", mmap_mode="c")
+            y = np.load(folder / "y.npy")
+            categorical = np.asarray(meta["categorical"], dtype=bool)
+            return Dataset(
+                X=X, y=y, name=meta["name"], feature_names=meta["feature_names"],
+                categorical=categorical, sha256=meta["sha256"], notes=meta.get("notes", []),
+            )
+        except (OSError, ValueError, KeyError):
+            pass  # a broken cache entry is re-parsed below
+    dataset = parse()
+    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        np.save(tmp / "X.npy", np.ascontiguousarray(dataset.X))
+        np.save(tmp / "y.npy", np.asarray(dataset.y))
+        (tmp / "meta.json").write_text(json.dumps({
+            "name": dataset.name, "feature_names": list(dataset.feature_names),
+            "categorical": np.asarray(dataset.categorical, dtype=bool).tolist(),
+            "sha256": dataset.sha256, "notes": dataset.notes,
+        }))
+        if folder.exists():
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    except OSError:
+        pass  # a read-only cache only costs speed
+    return dataset

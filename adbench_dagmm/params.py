@@ -1,0 +1,140 @@
+"""Typed ``--param name.key=value`` parsing, checked against a plugin's constructor.
+
+The expected type of a parameter comes from its annotation when it is a plain type, else from
+its default value.  A default of ``None`` accepts a Python/JSON literal (``1e-4``, ``[60, 30]``,
+``true``, ``null``) or, failing that, the raw string.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import inspect
+from typing import Any
+
+from .errors import ParameterError
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def split_param(spec: str) -> tuple[str, str, str]:
+    """Split ``'iforest.n_estimators=200'`` into ``('iforest', 'n_estimators', '200')``."""
+    target, sep, value = spec.partition("=")
+    name, dot, key = target.strip().partition(".")
+    if not sep or not dot or not name or not key:
+        raise ParameterError(
+            f"--param {spec!r} is not of the form DETECTOR.KEY=VALUE "
+            "(e.g. --param iforest.n_estimators=200)."
+        )
+    return name, key.strip(), value.strip()
+
+
+def parse_literal(text: str) -> Any:
+    """A Python/JSON literal, or the text itself when it is not one."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("null", "none"):
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _expected_type(param: inspect.Parameter) -> type | None:
+    ann = param.annotation
+    if isinstance(ann, type) and ann is not inspect.Parameter.empty:
+        return ann
+    default = param.default
+    if default is inspect.Parameter.empty or default is None:
+        return None
+    return type(default)
+
+
+def coerce(owner: str, key: str, text: str, param: inspect.Parameter) -> Any:
+    """Turn the command-line text of one parameter into the type its constructor expects."""
+    expected = _expected_type(param)
+    fail = ParameterError(
+        f"parameter {owner}.{key}: value {text!r} is not a valid "
+        f"{getattr(expected, '__name__', 'value')}"
+        + (f" (default {param.default!r})" if param.default is not inspect.Parameter.empty else "")
+        + "."
+    )
+    lowered = text.lower()
+    if expected is None:
+        return parse_literal(text)
+    if lowered in ("none", "null") and param.default is None:
+        return None
+    if expected is bool:
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise fail
+    if expected is int:
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                as_float = float(text)
+            except ValueError:
+                raise fail from None
+            if as_float.is_integer():
+                return int(as_float)
+            raise fail from None
+    if expected is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise fail from None
+    if expected is str:
+        if isinstance(param.default, (int, float)) and not isinstance(param.default, bool):
+            return parse_literal(text)
+        return text
+    if expected in (list, tuple):
+        value = parse_literal(text if text.startswith(("[", "(")) else f"[{text}]")
+        if not isinstance(value, (list, tuple)):
+            raise fail
+        return expected(value)
+    if expected is dict:
+        value = parse_literal(text)
+        if not isinstance(value, dict):
+            raise fail
+        return value
+    # any other default type: accept a literal of that type
+    value = parse_literal(text)
+    if not isinstance(value, expected):
+        raise fail
+    return value
+
+
+def build_params(owner: str, cls: type, raw: dict[str, str]) -> dict[str, Any]:
+    """Validate and type the ``raw`` (key -> text) parameters of plugin class ``cls``."""
+    sig = inspect.signature(cls.__init__)
+    params = {
+        p.name: p
+        for p in sig.parameters.values()
+        if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+    out: dict[str, Any] = {}
+    for key, text in raw.items():
+        if key not in params:
+            close = difflib.get_close_matches(key, params, n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            valid = ", ".join(sorted(params)) or "(none)"
+            raise ParameterError(
+                f"unknown parameter {owner}.{key}.{hint} Valid parameters of {owner}: {valid}."
+            )
+        out[key] = coerce(owner, key, text, params[key])
+    return out
+
+
+def parse_param_specs(specs: list[str]) -> dict[str, dict[str, str]]:
+    """Group ``--param`` specs by plugin name: ``{'iforest': {'n_estimators': '200'}}``."""
+    grouped: dict[str, dict[str, str]] = {}
+    for spec in specs:
+        name, key, value = split_param(spec)
+        grouped.setdefault(name, {})[key] = value
+    return grouped

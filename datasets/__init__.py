@@ -1,0 +1,1 @@
+"""Built-in dataset plugins of adbench-dagmm (import name ``adb_datasets``)."""

@@ -1,0 +1,1 @@
+"""Built-in detector plugins of adbench-dagmm (import name ``adb_plugins``)."""
