@@ -47,7 +47,8 @@ _HOOK_OF_KIND = {
     "protocol": "adb_register_protocols",
     "suite": "adb_register_suites",
 }
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+#: A registry key: ``kddcup99``, or namespaced for collections: ``odds:wbc``, ``adbench:38_thyroid``.
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(:[a-z0-9][a-z0-9_.-]*)?$")
 
 
 @dataclasses.dataclass

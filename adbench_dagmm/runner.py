@@ -260,11 +260,21 @@ def execute(config: RunConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         history = getattr(detector, "history_", None)
         if history is not None:
             artifacts["history"] = history
+        if callable(getattr(detector, "latent", None)):  # e.g. DAGMM's (z_c, rel. distance, cosine)
+            artifacts["latent"] = _latent_sample(detector, split, config.seed)
     except Exception as exc:  # a failing plugin fails its run, not the sweep
         if not row:
             row = base_row(config, params, "", getattr(protocol_cls, "version", "?"))
         row.update(status="error", error=_error_text(exc))
     return row, artifacts
+
+
+def _latent_sample(detector: Any, split: Any, seed: int, n: int = 2000) -> dict[str, Any]:
+    """Latent coordinates of a seeded sample of test rows, with their labels, for reports."""
+    rng = np.random.default_rng(seed)
+    take = np.sort(rng.choice(split.X_test.shape[0], size=min(n, split.X_test.shape[0]), replace=False))
+    z = np.asarray(detector.latent(split.X_test[take]), dtype=np.float64)
+    return {"z": np.round(z, 6).tolist(), "y": np.asarray(split.y_test[take]).astype(int).tolist()}
 
 
 def run_isolated(config: RunConfig) -> tuple[dict[str, Any], dict[str, Any]]:
