@@ -271,8 +271,8 @@ def build_registry(
     by_name = {info.name: info for info in infos}
     for kind in KINDS:
         hook = getattr(pm.hook, _HOOK_OF_KIND[kind])
-        # pluggy calls last-registered first; walk in registration order for stable listings
-        for impl in reversed(hook.get_hookimpls()):
+        # get_hookimpls() is in registration order: built-ins first, so a duplicate blames the newcomer
+        for impl in hook.get_hookimpls():
             info = by_name.get(impl.plugin_name)
             if info is None or info.error:
                 continue

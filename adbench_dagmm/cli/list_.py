@@ -6,7 +6,7 @@ import enum
 
 import typer
 
-from . import app, get_registry, handle_errors, out_console
+from . import app, get_registry, handle_errors
 
 
 class Kind(str, enum.Enum):
@@ -40,9 +40,9 @@ def list_command(
         if kind is Kind.detectors:
             reason = entry.unavailable_reason()
             status = f"unavailable: {reason}" if reason else _first_line(cls)
-            out_console.print(f"{name}\t{status}\t[{entry.plugin}]", highlight=False, soft_wrap=True)
+            typer.echo(f"{name}\t{status}\t[{entry.plugin}]")
         elif kind is Kind.protocols:
-            out_console.print(f"{name}\tv{cls.version}\t{_first_line(cls)}", highlight=False, soft_wrap=True)
+            typer.echo(f"{name}\tv{cls.version}\t{_first_line(cls)}")
         else:
             os.environ.setdefault("ADB_OFFLINE", "1")  # listing never downloads
             dataset = cls()
@@ -57,4 +57,4 @@ def list_command(
                 f"source={card.source_url if card else '?'}",
                 "present" if present else ("missing" if present is False else "unchecked"),
             ]
-            out_console.print("\t".join(fields), highlight=False, soft_wrap=True)
+            typer.echo("\t".join(fields))
