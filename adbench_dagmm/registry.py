@@ -38,6 +38,10 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "adb_plugins.pyod_baselines",
     "adb_plugins.dagmm",
     "adb_datasets.kddcup99",
+    "adb_datasets.kddcup99_rev",
+    "adb_datasets.paper",
+    "adb_datasets.odds",
+    "adb_datasets.adbench",
 )
 
 KINDS = ("detector", "dataset", "protocol", "suite")
@@ -142,8 +146,9 @@ class Registry:
             elif kind == "dataset" and name.startswith("suite:"):
                 known = [e.cls.name for e in self.entries["suite"].values() if e.cls.kind == "dataset"]
                 raise UsageError(f"unknown dataset suite {name!r}; known: {', '.join(f'suite:{k}' for k in known) or 'none'}.")
-            else:
-                out.append(name)
+            else:  # an alias (adbench:thyroid) runs, and is stored, under its canonical name
+                entry = self.entries[kind].get(name)
+                out.append((getattr(entry.cls, "alias_of", None) or name) if entry else name)
         return list(dict.fromkeys(out))
 
     def _register(self, kind: str, plugin: str, cls: Any) -> None:

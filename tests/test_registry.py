@@ -158,3 +158,11 @@ def test_plugins_command_lists_versions() -> None:
     assert result.exit_code == 0, result.output
     for name in ("adb_plugins.pyod_baselines", "adb_datasets.kddcup99", "zong2018", "kddcup99"):
         assert name.split(".")[-1][:10] in result.output
+
+
+def test_suites_and_aliases_expand() -> None:
+    registry = build_registry(load_entrypoints=False)
+    assert registry.expand("dataset", ["adbench:thyroid", "adbench:38_thyroid"]) == ["adbench:38_thyroid"]
+    assert registry.expand("dataset", ["suite:dagmm-paper"]) == ["kddcup99", "thyroid", "arrhythmia", "kddcup99_rev"]
+    with pytest.raises(UsageError, match=r"unknown dataset suite 'suite:nope'; known: .*suite:dagmm-paper"):
+        registry.expand("dataset", ["suite:nope"])

@@ -29,11 +29,16 @@ def list_command(
         help="For datasets: check whether each data file is present locally (no download).",
     ),
 ) -> None:
-    """List registered detectors, datasets or protocols, one per line, name first."""
-    import os
+    """List registered detectors, datasets or protocols, one per line, name first.
 
+    Datasets show rows, features, anomaly ratio, source and whether the file is present locally
+    (checked without downloading), then the dataset suites (``--dataset suite:NAME``).
+    """
     registry = get_registry()
     singular = kind.value[:-1]
+    if kind is Kind.datasets:
+        _list_datasets(registry, check_files)
+        return
     for name in registry.names(singular):
         entry = registry.get(singular, name)
         cls = entry.cls
@@ -43,18 +48,67 @@ def list_command(
             typer.echo(f"{name}\t{status}\t[{entry.plugin}]")
         elif kind is Kind.protocols:
             typer.echo(f"{name}\tv{cls.version}\t{_first_line(cls)}")
-        else:
-            os.environ.setdefault("ADB_OFFLINE", "1")  # listing never downloads
+
+
+def _natural(name: str) -> list[object]:
+    """Sort key that puts adbench:2_annthyroid before adbench:10_cover."""
+    import re
+
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def _list_datasets(registry, check_files: bool) -> None:  # type: ignore[no-untyped-def]
+    """One line per dataset (aliases on their dataset's line), then one per dataset suite."""
+    import os
+
+    from ..errors import AdbError
+
+    aliases: dict[str, list[str]] = {}
+    for name in registry.names("dataset"):
+        target = getattr(registry.dataset(name), "alias_of", None)
+        if target:
+            aliases.setdefault(target, []).append(name)
+    saved = os.environ.get("ADB_OFFLINE")
+    os.environ["ADB_OFFLINE"] = "1"  # listing never downloads
+    try:
+        for name in sorted(registry.names("dataset"), key=_natural):
+            cls = registry.dataset(name)
+            if getattr(cls, "alias_of", None):
+                continue
             dataset = cls()
             info = dataset.describe()
             card = getattr(dataset, "card", None)
-            present = dataset.is_present() if check_files else None
+            if not check_files:
+                present = "unchecked"
+            elif callable(getattr(dataset, "local_status", None)):
+                present = dataset.local_status()
+            else:
+                found = dataset.is_present()
+                present = "present" if found else ("missing" if found is False else "unchecked")
             fields = [
                 name,
                 f"rows={info.get('rows', '?')}",
                 f"features={info.get('features', '?')}",
                 f"anomalies={info['anomaly_ratio']:.4f}" if "anomaly_ratio" in info else "anomalies=?",
-                f"source={card.source_url if card else '?'}",
-                "present" if present else ("missing" if present is False else "unchecked"),
+                f"source={(card.source_url if card else '') or '?'}",
+                present,
             ]
+            if name in aliases:
+                fields.append(f"alias={','.join(aliases[name])}")
             typer.echo("\t".join(fields))
+        for key in sorted(registry.entries["suite"]):
+            suite = registry.entries["suite"][key].cls
+            if suite.kind != "dataset":
+                continue
+            try:
+                members = suite.resolve()
+                listing = (f"{len(members)} datasets: {', '.join(members)}" if len(members) <= 6
+                           else f"{len(members)} datasets")
+            except AdbError:
+                listing = "0 datasets (no file present)"
+            typer.echo(f"suite:{suite.name}\t{listing}\t{suite.description}")
+    finally:
+        if saved is None:
+            os.environ.pop("ADB_OFFLINE", None)
+        else:
+            os.environ["ADB_OFFLINE"] = saved
