@@ -50,6 +50,9 @@ class RunConfig:
     data_dir: str | None = None
     plugins_dir: str | None = None
     timeout: float | None = None
+    #: "cpu", "cuda", "cuda:N" or "auto", passed to detectors with a ``device`` parameter the user
+    #: did not set; where a run happens, not what it computes, so not part of the run id
+    device: str | None = None
 
 
 # -- plumbing shared by the driver and the workers ---------------------------------------------
@@ -229,8 +232,11 @@ def execute(config: RunConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         reason = cls.check_available()
         if reason:
             raise UsageError(f"detector {config.detector!r} is unavailable: {reason}")
-        if "contamination" in inspect.signature(cls.__init__).parameters and "contamination" not in config.params:
+        accepted = inspect.signature(cls.__init__).parameters
+        if "contamination" in accepted and "contamination" not in config.params:
             params["contamination"] = float(min(max(split.contamination, 1e-3), 0.5))
+        if config.device and "device" in accepted and "device" not in config.params:
+            params["device"] = config.device  # after the run id: where, not what
         row["params"] = params
         row.update(n_train=int(split.X_train.shape[0]), n_test=int(split.X_test.shape[0]),
                    n_features=int(split.X_train.shape[1]), contamination=split.contamination)
@@ -290,21 +296,39 @@ def run_isolated(config: RunConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         if parent.poll(config.timeout):
             return parent.recv()
         proc.kill()
-        registry = registry_for(config.plugins_dir)
-        plugin = make_dataset(registry, config.dataset, config.dataset_options)
-        params = resolved_params(registry, config, plugin)
-        version = registry.protocol(config.protocol).version
-        row = base_row(config, params, plugin.sha256(), version)
-        row.update(status="timeout", error=f"run exceeded the {config.timeout:g} s timeout and was killed")
-        return row, {}
+        return failure_row(config, "timeout", f"run exceeded the {config.timeout:g} s timeout and was killed"), {}
     except EOFError:
         proc.join()
-        row = base_row(config, dict(config.params), "", "?")
-        row.update(status="error", error=f"worker process died (exit code {proc.exitcode})")
-        return row, {}
+        return failure_row(config, "error", f"worker process died ({describe_exit(proc.exitcode)})"), {}
     finally:
         proc.join(timeout=5)
         parent.close()
+
+
+def failure_row(config: RunConfig, status: str, error: str) -> dict[str, Any]:
+    """The row of a run that produced no result of its own (timeout, dead worker).
+
+    Its run id is the planned one, so the store, the report and a rerun all find it.
+    """
+    try:
+        planned = plan(registry_for(config.plugins_dir), [config])[0]
+        row = base_row(config, planned.params, planned.data_sha256, planned.protocol_version)
+    except Exception:  # noqa: BLE001  (the dataset vanished meanwhile: still record the failure)
+        row = base_row(config, dict(config.params), "", "?")
+    row.update(status=status, error=error)
+    return row
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """'exit code 1' or 'killed by signal SIGKILL' for a process's exit code."""
+    import signal
+
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
 
 
 def _child(config: RunConfig, conn) -> None:  # type: ignore[no-untyped-def]
@@ -377,8 +401,14 @@ def run_sweep(
             continue
         seen.add(p.run_id)
         todo.append(p.config)
-    for row, artifacts in executor(todo):
-        store.write(row, artifacts)
-        if on_result:
-            on_result(row, False)
+    results = iter(executor(todo))
+    try:
+        for row, artifacts in results:
+            store.write(row, artifacts)
+            if on_result:
+                on_result(row, False)
+    finally:  # stop the executor's workers at once on Ctrl-C or a failing write
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
     return list(dict.fromkeys(p.run_id for p in planned))

@@ -1,9 +1,21 @@
-"""``adb run``: detectors x datasets x seeds, stored, then one mean ± std table."""
+"""``adb run``: detectors x datasets x seeds, stored, then one mean ± std table.
+
+Runs go in this process (``--jobs 1``), on N local worker processes (``--jobs N``) or on a
+Dask cluster (``--executor dask --scheduler tcp://HOST:PORT``); a sweep can come from a TOML
+file (``--config sweep.toml``, see :mod:`adbench_dagmm.sweepfile`).  Options given on the
+command line win over the file: ``--detector``, ``--dataset``, ``--protocol`` and
+``--seeds``/``--seed-start`` replace the file's lists, ``--param`` fixes one parameter (in
+place of its grid), and every other option replaces the file's ``[run]`` value.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import inspect
+import os
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 from rich.table import Table
@@ -11,10 +23,25 @@ from rich.table import Table
 from ..errors import UsageError
 from . import app, err_console, get_registry, handle_errors, out_console, state
 
+DEFAULT_SEEDS = 5
+
+
+class ExecutorKind(str, enum.Enum):
+    local = "local"
+    dask = "dask"
+
 
 def build_configs(registry, detectors, datasets, seeds, seed_start, protocol, param_specs,  # type: ignore[no-untyped-def]
-                  data_dir, timeout, dataset_options):
-    """Validate the command line up front (exit 2) and expand it into run configs."""
+                  data_dir, timeout, dataset_options, *, grids=None, device=None):
+    """Validate the command line up front (exit 2) and expand it into run configs.
+
+    ``seeds`` is a count (from ``seed_start``) or a list of seeds; ``protocol`` is None (each
+    dataset's own), a name or a list of names.  ``grids`` maps a detector to its parameter
+    sets (from a sweep file); ``--param`` values are set on every one of them.  ``device`` goes
+    to the detectors that have a ``device`` parameter.
+    """
+    import json
+
     from ..params import build_params, parse_param_specs
     from ..runner import RunConfig, make_dataset
 
@@ -22,8 +49,12 @@ def build_configs(registry, detectors, datasets, seeds, seed_start, protocol, pa
         raise UsageError("give at least one --detector (see `adb list detectors`).")
     if not datasets:
         raise UsageError("give at least one --dataset (see `adb list datasets`).")
-    if seeds < 1:
-        raise UsageError(f"--seeds must be >= 1, got {seeds}.")
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise UsageError(f"--seeds must be >= 1, got {seeds}.")
+        seed_list = list(range(seed_start, seed_start + seeds))
+    else:
+        seed_list = list(dict.fromkeys(seeds))
     names = registry.expand("detector", list(detectors))
     datasets = registry.expand("dataset", list(datasets))
     for name in names:
@@ -35,23 +66,58 @@ def build_configs(registry, detectors, datasets, seeds, seed_start, protocol, pa
                 f"--param given for {owner!r}, which is not among the detectors of this run "
                 f"({', '.join(names)})."
             )
-    typed = {name: build_params(name, registry.detector(name), raw.get(name, {})) for name in names}
-    if protocol is not None:
-        registry.get("protocol", protocol)
+    variants: dict[str, list[dict[str, Any]]] = {}
+    for name in names:
+        fixed = build_params(name, registry.detector(name), raw.get(name, {}))
+        sets = [{**grid, **fixed} for grid in (grids or {}).get(name, [{}])]
+        variants[name] = list({json.dumps(v, sort_keys=True, default=str): v for v in sets}.values())
+    takes_device = {name: "device" in inspect.signature(registry.detector(name).__init__).parameters
+                    for name in names}
+    protocols = [protocol] if isinstance(protocol, str) else list(protocol or [])
+    for proto in protocols:
+        registry.get("protocol", proto)
     configs = []
     for spec in dict.fromkeys(datasets):
         plugin = make_dataset(registry, spec, dataset_options)
         card = getattr(plugin, "card", None)
-        proto = protocol or (card.default_protocol if card else "zong2018")
-        registry.get("protocol", proto)
-        for seed in range(seed_start, seed_start + seeds):
-            for name in names:
-                configs.append(RunConfig(
-                    detector=name, params=typed[name], dataset=spec, protocol=proto, seed=seed,
-                    dataset_options=dataset_options, data_dir=data_dir,
-                    plugins_dir=state.plugins_dir, timeout=timeout,
-                ))
+        for proto in protocols or [card.default_protocol if card else "zong2018"]:
+            registry.get("protocol", proto)
+            for seed in seed_list:
+                for name in names:
+                    for params in variants[name]:
+                        configs.append(RunConfig(
+                            detector=name, params=params, dataset=spec, protocol=proto, seed=seed,
+                            dataset_options=dataset_options, data_dir=data_dir,
+                            plugins_dir=state.plugins_dir, timeout=timeout,
+                            device=device if takes_device[name] else None,
+                        ))
     return configs
+
+
+def grid_labels(configs) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    """Per detector, the parameters that vary between its runs of this sweep (its grid axes)."""
+    import json
+
+    values: dict[str, dict[str, set[str]]] = {}
+    for config in configs:
+        keys = values.setdefault(config.detector, {})
+        for key in set(config.params) | set(keys):
+            keys.setdefault(key, set()).add(json.dumps(config.params.get(key), default=str))
+    return {name: sorted(k for k, seen in keys.items() if len(seen) > 1)
+            for name, keys in values.items() if any(len(seen) > 1 for seen in keys.values())}
+
+
+def label_grid_rows(rows: list[dict], axes: dict[str, list[str]]) -> list[dict]:
+    """Rows whose detector name carries its grid values, so the table keeps grid points apart."""
+    out = []
+    for row in rows:
+        keys = axes.get(row["detector"])
+        if keys:
+            params = row.get("params") or {}
+            row = dict(row, detector=f"{row['detector']}(" + ", ".join(
+                f"{k}={params.get(k)}" for k in keys) + ")")
+        out.append(row)
+    return out
 
 
 def render_table(summary) -> tuple[Table, list[str]]:  # type: ignore[no-untyped-def]
@@ -91,41 +157,132 @@ def render_table(summary) -> tuple[Table, list[str]]:  # type: ignore[no-untyped
     return table, footnotes
 
 
+def merge_sweep(sweep, *, detector, dataset, protocol, seeds, seed_start, label_column,  # type: ignore[no-untyped-def]
+                anomaly_label, impute):
+    """What to run: the command line over the sweep file (see the module docstring)."""
+    detectors = list(detector) or (list(sweep.detectors) if sweep else [])
+    datasets = list(dataset) or (list(sweep.datasets) if sweep else [])
+    protocols = list(protocol) or (list(sweep.protocols) if sweep else [])
+    if seeds is not None or seed_start is not None:
+        count = seeds if seeds is not None else (
+            len(sweep.seeds) if sweep and sweep.seeds else DEFAULT_SEEDS)
+        seed_list: Any = count  # a count: build_configs checks it is >= 1
+        start = seed_start or 0
+    else:
+        seed_list = list(sweep.seeds) if sweep and sweep.seeds else DEFAULT_SEEDS
+        start = 0
+    options: dict[str, Any] = dict(sweep.dataset_options) if sweep else {}
+    if "anomaly_label" in options:  # the command line passes text; same value, same run id
+        options["anomaly_label"] = str(options["anomaly_label"])
+    options.update({k: v for k, v in {"label_column": label_column, "anomaly_label": anomaly_label,
+                                      "impute": impute}.items() if v is not None})
+    if options.get("impute") == "none":
+        options.pop("impute")
+    return detectors, datasets, protocols, seed_list, start, options
+
+
+def make_executor(kind: ExecutorKind, jobs: int, scheduler: str | None):  # type: ignore[no-untyped-def]
+    """The executor for ``--executor``/``--jobs``/``--scheduler`` (usage errors exit 2)."""
+    from ..executors import DaskExecutor, LocalExecutor
+    from ..runner import serial_executor
+
+    if jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {jobs}.")
+    if kind is ExecutorKind.dask:
+        if not scheduler:
+            raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT (a running `dask scheduler`).")
+        if jobs > 1:
+            err_console.print("--jobs is ignored with --executor dask: the cluster's workers run the runs.")
+        return DaskExecutor(scheduler)
+    if scheduler:
+        raise UsageError("--scheduler goes with --executor dask.")
+    return LocalExecutor(jobs) if jobs > 1 else serial_executor
+
+
 @app.command("run")
 @handle_errors
 def run_command(
-    detector: List[str] = typer.Option([], "--detector", "-d", help="Detector name (repeatable); see `adb list detectors`."),
-    dataset: List[str] = typer.Option([], "--dataset", "-D", help="Dataset name or file path (repeatable); see `adb list datasets`."),
-    seeds: int = typer.Option(5, "--seeds", "-n", help="Number of seeds (runs per detector and dataset)."),
-    seed_start: int = typer.Option(0, "--seed-start", help="First seed; seeds are seed_start .. seed_start+seeds-1."),
-    protocol: Optional[str] = typer.Option(None, "--protocol", "-p", help="Protocol name (default: each dataset's own); see `adb list protocols`."),
+    detector: List[str] = typer.Option([], "--detector", "-d", help="Detector name or suite (repeatable); see `adb list detectors`."),
+    dataset: List[str] = typer.Option([], "--dataset", "-D", help="Dataset name, suite:NAME or file path (repeatable); see `adb list datasets`."),
+    seeds: Optional[int] = typer.Option(None, "--seeds", "-n", help=f"Number of seeds (runs per detector and dataset; default {DEFAULT_SEEDS})."),
+    seed_start: Optional[int] = typer.Option(None, "--seed-start", help="First seed; seeds are seed_start .. seed_start+seeds-1 (default 0)."),
+    protocol: List[str] = typer.Option([], "--protocol", "-p", help="Protocol name (repeatable; default: each dataset's own); see `adb list protocols`."),
     param: List[str] = typer.Option([], "--param", "-P", help="Detector parameter DETECTOR.KEY=VALUE (repeatable), e.g. iforest.n_estimators=200."),
-    results: Path = typer.Option(Path("results"), "--results", help="Results folder holding adb.sqlite."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Sweep file (TOML): detectors with parameter grids, datasets, protocols, seeds and how to run; options given here win over the file."),
+    results: Optional[Path] = typer.Option(None, "--results", help="Results folder holding adb.sqlite (default ./results)."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the data files (before $ADB_DATA_DIR and the user cache)."),
     force: bool = typer.Option(False, "--force", help="Rerun runs already stored as ok."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="Kill a run after this many seconds (each run then runs in its own process)."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Kill a run after this many seconds and store it as timeout (each run then runs in a worker process)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes on this machine; each gets cores/jobs BLAS/torch threads (default 1: runs in this process)."),
+    executor: Optional[ExecutorKind] = typer.Option(None, "--executor", help="Where runs happen: local processes, or an existing Dask cluster (needs --scheduler); default local."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of the Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --executor dask)."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N for detectors with a device parameter (unless set by --param); auto (the default) and cuda give each worker its own GPU."),
     label_column: Optional[str] = typer.Option(None, "--label-column", help="For file datasets: the label column (default 'label', else the last column)."),
     anomaly_label: Optional[str] = typer.Option(None, "--anomaly-label", help="For file datasets: the label value that marks an anomaly (default 1)."),
-    impute: str = typer.Option("none", "--impute", help="For file datasets with NaN/inf: none (error), mean, median or drop."),
+    impute: Optional[str] = typer.Option(None, "--impute", help="For file datasets with NaN/inf: none (error), mean, median or drop (default none)."),
 ) -> None:
     """Run detectors on datasets over several seeds, store every run, print mean ± std.
 
-    Exit status: 0 when every run is ok, 1 when some run failed (the table is still printed),
-    2 for a usage error.
+    Every finished run is stored at once: after Ctrl-C or a crash,
+    the same command runs only what is missing.
+    Exit status: 0 when every run is ok, 1 when some run failed
+    (the table is still printed), 2 for a usage error, 130 when interrupted.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ..executors import LocalExecutor, assign_device, check_device, cuda_device_count, validate_device
     from ..results import Store
     from ..runner import run_sweep
     from ..summary import summarize
+    from ..sweepfile import load_sweep
 
+    sweep = load_sweep(config) if config is not None else None
+    run_opts = sweep.run if sweep else {}
+    timeout = timeout if timeout is not None else run_opts.get("timeout")
     if timeout is not None and timeout <= 0:
         raise UsageError(f"--timeout must be > 0 seconds, got {timeout}.")
+    jobs = jobs if jobs is not None else run_opts.get("jobs", 1)
+    in_file = run_opts.get("executor")
+    if in_file not in (None, "local", "dask"):
+        raise UsageError(f"{config}: [run] executor must be 'local' or 'dask', got {in_file!r}.")
+    if executor is None:  # --scheduler implies dask; then the file; then local
+        executor = ExecutorKind.dask if scheduler else ExecutorKind(in_file or (
+            "dask" if run_opts.get("scheduler") else "local"))
+    scheduler = scheduler or run_opts.get("scheduler")
+    device = check_device(device or run_opts.get("device") or "auto")
+    results = results or Path(run_opts.get("results", "results"))
+    data_dir = data_dir or (Path(run_opts["data_dir"]) if "data_dir" in run_opts else None)
+    force = force or bool(run_opts.get("force", False))
+    run_executor = make_executor(executor, jobs, scheduler)
+
     registry = get_registry()
-    options = {k: v for k, v in {"label_column": label_column, "anomaly_label": anomaly_label,
-                                 "impute": impute if impute != "none" else None}.items() if v is not None}
-    configs = build_configs(registry, detector, dataset, seeds, seed_start, protocol, param,
-                            str(data_dir) if data_dir else None, timeout, options)
+    if detector:  # names from the command line: their errors name no file
+        for name in registry.expand("detector", list(detector)):
+            registry.get("detector", name)
+    names, datasets, protocols, seed_list, start, options = merge_sweep(
+        sweep, detector=detector, dataset=dataset, protocol=protocol, seeds=seeds,
+        seed_start=seed_start, label_column=label_column, anomaly_label=anomaly_label, impute=impute)
+    grids = sweep.grids(registry, list(detector) or None) if sweep else None
+    if grids is not None:
+        names = list(grids)
+    if executor is ExecutorKind.dask:
+        # the workers must find the data and the plugin files themselves: ship absolute paths
+        shared = data_dir or os.environ.get("ADB_DATA_DIR")
+        data = str(Path(shared).resolve()) if shared else None
+        if state.plugins_dir:
+            state.plugins_dir = str(Path(state.plugins_dir).resolve())
+    else:
+        data = str(data_dir) if data_dir else None
+    configs = build_configs(registry, names, datasets, seed_list, start, protocols or None, param,
+                            data, timeout, options, grids=grids, device=device)
+    if executor is ExecutorKind.local and device != "cpu" and any(c.device for c in configs):
+        count = cuda_device_count()
+        validate_device(device, count)
+        if isinstance(run_executor, LocalExecutor):
+            run_executor.device_count = count  # it pins one GPU per worker
+        else:  # one worker: this process, worker index 0
+            resolved = assign_device(device, 0, count)
+            configs = [dataclasses.replace(c, device=resolved) if c.device else c for c in configs]
     counts = {"ok": 0, "skipped": 0, "failed": 0}
     with Store(results) as store, Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -147,9 +304,10 @@ def run_command(
             progress.update(task, advance=1, description=(
                 f"runs ({counts['ok']} ok, {counts['skipped']} stored, {counts['failed']} failed)"))
 
-        run_ids = run_sweep(configs, store, registry=registry, force=force, on_result=on_result)
+        run_ids = run_sweep(configs, store, registry=registry, force=force, executor=run_executor,
+                            on_result=on_result)
         rows = store.rows(run_ids=run_ids)
-    summary = summarize(rows)
+    summary = summarize(label_grid_rows(rows, grid_labels(configs)))
     table, footnotes = render_table(summary)
     out_console.print(table)
     for note in footnotes:

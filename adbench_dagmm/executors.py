@@ -1,0 +1,421 @@
+"""Where runs happen: worker processes on this machine (``--jobs N``) or a Dask cluster.
+
+An executor takes the run configs of a sweep and yields ``(row, artifacts)`` as runs finish, in
+whatever order they finish; the driver (:func:`adbench_dagmm.runner.run_sweep`) alone writes
+the store, one run at a time, so an interrupted sweep keeps every finished run.  Executors only
+decide *where* :func:`~adbench_dagmm.runner.execute` runs; it is a pure function of its config,
+so the results do not depend on the executor.
+
+:class:`LocalExecutor` keeps N spawned worker processes (one run at a time each) instead of a
+``concurrent.futures.ProcessPoolExecutor``: that pool cannot kill one run that is past its
+timeout, and one worker that dies breaks the whole pool (``BrokenProcessPool``) and every run
+queued on it.  Here a worker that dies or times out loses only its own run and is replaced.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import multiprocessing
+import multiprocessing.connection
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+from .errors import AdbError, UsageError
+
+if TYPE_CHECKING:
+    from .runner import RunConfig
+
+Result = tuple[dict[str, Any], dict[str, Any]]
+
+#: Environment variables that size the thread pools of OpenMP, BLAS and numexpr (and torch).
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+              "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:[0-9]+)?)$")
+#: Seconds to wait for a Dask scheduler to answer.
+DASK_CONNECT_TIMEOUT = 10.0
+
+
+# -- threads and devices ----------------------------------------------------------------------
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def threads_per_worker(jobs: int, cores: int | None = None) -> int:
+    """Threads each of ``jobs`` workers may use so that workers x threads <= cores (at least 1)."""
+    return max(1, (cores or available_cores()) // max(1, jobs))
+
+
+@contextmanager
+def _thread_env(threads: int) -> Iterator[None]:
+    """Set the thread-count variables while a worker is spawned (it inherits them at exec).
+
+    They must be in place before the worker imports numpy or torch, which read them once.
+    """
+    saved = {name: os.environ.get(name) for name in THREAD_ENV}
+    os.environ.update({name: str(threads) for name in THREAD_ENV})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def check_device(spec: str) -> str:
+    """Validate a ``--device`` value: auto, cpu, cuda or cuda:N."""
+    if not DEVICE_RE.match(spec):
+        raise UsageError(f"--device {spec!r} is not one of auto, cpu, cuda, cuda:N (e.g. cuda:0).")
+    return spec
+
+
+def cuda_device_count() -> int:
+    """How many CUDA devices torch sees here (0 without torch or without a GPU)."""
+    try:
+        import torch
+    except ImportError:
+        return 0
+    return int(torch.cuda.device_count())
+
+
+def validate_device(spec: str, device_count: int) -> None:
+    """Refuse ``cuda`` / ``cuda:N`` when this machine has no such GPU (usage error)."""
+    if not spec.startswith("cuda"):
+        return
+    if device_count == 0:
+        raise UsageError(f"--device {spec}: no CUDA device is visible here; use --device cpu or auto.")
+    index = int(spec.split(":", 1)[1]) if ":" in spec else 0
+    if index >= device_count:
+        raise UsageError(
+            f"--device {spec}: only {device_count} CUDA device(s) are visible "
+            f"(cuda:0 .. cuda:{device_count - 1})."
+        )
+
+
+def assign_device(requested: str | None, worker_index: int, device_count: int) -> str | None:
+    """The device worker ``worker_index`` uses for a run that asked for ``requested``.
+
+    ``auto`` and ``cuda`` spread the workers over the GPUs, one GPU per worker (``cuda:i`` with
+    i = worker index modulo the GPU count); ``auto`` means ``cpu`` without a GPU.  ``cpu`` and an
+    explicit ``cuda:N`` are kept as given.
+    """
+    if requested not in ("auto", "cuda"):
+        return requested
+    if device_count <= 0:
+        if requested == "cuda":
+            raise UsageError("--device cuda: no CUDA device is visible here; use --device cpu or auto.")
+        return "cpu"
+    return f"cuda:{worker_index % device_count}"
+
+
+# -- the local worker pool --------------------------------------------------------------------
+def _watch_parent(parent_pid: int) -> None:
+    """End this worker when the driver is gone (kill -9 leaves no orphan running on)."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent_pid:
+            os._exit(0)
+
+
+def _worker_main(conn: Any, threads: int, parent_pid: int, plugins_dir: str | None) -> None:
+    """A worker: run configs received on ``conn`` one at a time and send back their results."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    try:
+        os.dup2(2, 1)  # stdout carries the driver's results; plugin chatter goes to stderr
+    except OSError:
+        pass
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)  # libraries already loaded; later ones read THREAD_ENV
+    from .runner import environment, execute, registry_for
+
+    try:  # load plugins and what every run imports now: start-up is not the first run's time
+        registry_for(plugins_dir)
+        environment()
+        import pandas  # noqa: F401
+        import psutil  # noqa: F401
+        import sklearn.metrics  # noqa: F401
+    except Exception:  # noqa: BLE001  (the run itself will fail and say why)
+        pass
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            config = conn.recv()
+        except (EOFError, OSError):
+            return
+        if config is None:  # done: run the exit handlers, skip the slow module teardown
+            import atexit
+
+            atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        if "torch" in sys.modules:  # torch read OMP_NUM_THREADS at import; keep it in line
+            sys.modules["torch"].set_num_threads(threads)
+        conn.send(("result", execute(config)))
+
+
+@dataclasses.dataclass
+class _Task:
+    config: RunConfig
+    attempt: int = 1
+    deadline: float | None = None
+
+
+class _Worker:
+    """One spawned worker process and the driver's end of its pipe."""
+
+    def __init__(self, ctx: Any, index: int, threads: int, plugins_dir: str | None) -> None:
+        self.index = index
+        self.ready = False
+        self.task: _Task | None = None
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, threads, os.getpid(), plugins_dir),
+                                name=f"adb-worker-{index}")
+        with _thread_env(threads):
+            self.proc.start()
+        child.close()
+
+    def waitables(self) -> list[Any]:
+        return [self.conn, self.proc.sentinel]
+
+    def receive(self) -> tuple[str, Any] | None:
+        """The next message, or None when there is none yet; raises EOFError if the worker died."""
+        if self.conn.poll():
+            return self.conn.recv()  # EOFError/OSError when the pipe closed
+        if not self.proc.is_alive():
+            raise EOFError
+        return None
+
+    def ask_to_exit(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+
+    def stop(self, graceful: bool, deadline: float = 0.0) -> None:
+        """Wait until ``deadline`` (time.monotonic) for a graceful exit, then kill."""
+        if graceful:
+            self.proc.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(timeout=5)
+        self.conn.close()
+
+
+class LocalExecutor:
+    """Run configs on ``jobs`` spawned worker processes on this machine.
+
+    Each worker runs one config at a time with ``threads`` OpenMP/BLAS/torch threads (default:
+    cores // jobs, so workers x threads <= cores).  Results are yielded as they finish.  A run
+    past its ``timeout`` is killed with its worker and yielded as ``timeout``; a worker that dies
+    loses only its run, which is retried ``retries`` times on a fresh worker and then yielded as
+    ``error`` ("worker process died ...").  ``device`` requests ``auto``/``cuda`` are pinned to
+    one GPU per worker (see :func:`assign_device`).
+    """
+
+    def __init__(self, jobs: int, *, threads: int | None = None, retries: int = 1,
+                 device_count: int | None = None) -> None:
+        if jobs < 1:
+            raise UsageError(f"--jobs must be >= 1, got {jobs}.")
+        self.jobs = jobs
+        self.threads = threads or threads_per_worker(jobs)
+        self.retries = retries
+        self.device_count = device_count
+        #: worker index -> pids of the processes that served it (for tests and debugging)
+        self.pids: dict[int, list[int]] = collections.defaultdict(list)
+        #: seconds from the start of the last sweep until its first workers were all ready
+        self.startup_seconds: float | None = None
+
+    def _devices(self, configs: list[RunConfig]) -> int:
+        if self.device_count is None:
+            needs = any(c.device in ("auto", "cuda") for c in configs)
+            self.device_count = cuda_device_count() if needs else 0
+        return self.device_count
+
+    def _fill(self, ctx: Any, slots: list[_Worker | None], queue: collections.deque[_Task],
+              device_count: int) -> None:
+        """(Re)start workers while there is work and hand the next run to each ready, idle one."""
+        for i, worker in enumerate(slots):
+            if worker is None and queue:
+                slots[i] = worker = _Worker(ctx, i, self.threads, queue[0].config.plugins_dir)
+            if worker is None or not worker.ready or worker.task is not None or not queue:
+                continue
+            task = worker.task = queue.popleft()
+            config = dataclasses.replace(
+                task.config, device=assign_device(task.config.device, i, device_count))
+            task.deadline = time.monotonic() + config.timeout if config.timeout else None
+            try:
+                worker.conn.send(config)
+            except OSError:
+                pass  # it died; the next receive() says so
+
+    def __call__(self, configs: Iterable[RunConfig]) -> Iterator[Result]:
+        from .runner import describe_exit, failure_row
+
+        configs = list(configs)
+        if not configs:
+            return
+        device_count = self._devices(configs)
+        ctx = multiprocessing.get_context("spawn")
+        queue = collections.deque(_Task(c) for c in configs)
+        slots: list[_Worker | None] = [None] * min(self.jobs, len(configs))
+        startup_deaths = 0
+        graceful = False
+        started = time.perf_counter()
+        self.startup_seconds = None
+        try:
+            while queue or any(w is not None and w.task is not None for w in slots):
+                self._fill(ctx, slots, queue, device_count)
+                live = [w for w in slots if w is not None]
+                deadlines = [w.task.deadline for w in live if w.task and w.task.deadline]
+                wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+                multiprocessing.connection.wait([x for w in live for x in w.waitables()], wait)
+
+                finished: list[Result] = []
+                for i, worker in enumerate(slots):
+                    if worker is None:
+                        continue
+                    try:
+                        message = worker.receive()
+                    except (EOFError, OSError):
+                        worker.proc.join(timeout=5)
+                        how = describe_exit(worker.proc.exitcode)
+                        worker.stop(graceful=False)
+                        slots[i] = None
+                        task = worker.task
+                        if task is None:
+                            if worker.ready:  # idle and gone: just start another when needed
+                                continue
+                            startup_deaths += 1  # died before its first run: broken environment?
+                            if startup_deaths > 2 * len(slots):
+                                raise AdbError(
+                                    f"worker processes die at start-up ({how}); run with --jobs 1 "
+                                    "to see the error in this process."
+                                ) from None
+                        elif task.attempt <= self.retries:
+                            queue.appendleft(_Task(task.config, task.attempt + 1))
+                        else:
+                            attempts = f"{task.attempt} attempt{'s' if task.attempt > 1 else ''}"
+                            finished.append((failure_row(task.config, "error", (
+                                f"worker process died ({how}) while running this run ({attempts}); "
+                                "the rest of the sweep went on")), {}))
+                        continue
+                    if message is not None:
+                        kind, payload = message
+                        if kind == "ready":
+                            worker.ready = True
+                            startup_deaths = 0
+                            self.pids[i].append(payload)
+                            if self.startup_seconds is None and all(w is not None and w.ready for w in slots):
+                                self.startup_seconds = time.perf_counter() - started
+                        else:
+                            worker.task = None
+                            finished.append(payload)
+                        continue
+                    task = worker.task
+                    if task and task.deadline is not None and time.monotonic() >= task.deadline:
+                        worker.stop(graceful=False)
+                        slots[i] = None
+                        finished.append((failure_row(task.config, "timeout", (
+                            f"run exceeded the {task.config.timeout:g} s timeout and was killed")), {}))
+                # hand out work before the driver writes these, so no worker idles meanwhile
+                self._fill(ctx, slots, queue, device_count)
+                yield from finished
+            graceful = True
+        finally:  # all at once: each worker's interpreter takes a moment to wind down
+            live = [w for w in slots if w is not None]
+            if graceful:
+                for worker in live:
+                    worker.ask_to_exit()
+            deadline = time.monotonic() + 3.0
+            for worker in live:
+                worker.stop(graceful, deadline)
+
+
+# -- Dask distributed ---------------------------------------------------------------------------
+def _dask_task(config: RunConfig) -> Result:
+    """Runs on a Dask worker: ``execute`` (in a killable child process when a timeout is set)."""
+    from .runner import execute, failure_row, run_isolated
+
+    if not config.timeout:
+        return execute(config)
+    if multiprocessing.current_process().daemon:
+        return failure_row(config, "error", (
+            "--timeout with --executor dask runs each run in a child process of the Dask worker, "
+            "and this worker is daemonic; start the workers with "
+            "DASK_DISTRIBUTED__WORKER__DAEMON=False, or drop --timeout.")), {}
+    return run_isolated(config)
+
+
+class DaskExecutor:
+    """Run configs as tasks on an existing Dask distributed cluster (``--scheduler tcp://...``).
+
+    Workers need adbench-dagmm and the plugins installed and the data folder named in each
+    config (``RunConfig.data_dir``) readable.  Results come back to this process, the only one
+    that writes the store.  A run whose worker died is rescheduled by Dask (its
+    ``distributed.scheduler.allowed-failures``) and stored as ``error`` once Dask gives up.
+    """
+
+    def __init__(self, scheduler: str | Any, *, connect_timeout: float | None = None) -> None:
+        self.scheduler = scheduler  # an address, or a distributed.LocalCluster / Client (tests)
+        self.connect_timeout = connect_timeout
+
+    def _client(self) -> Any:
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - a declared dependency
+            raise UsageError(f"--executor dask needs dask[distributed] ({exc}).") from None
+        if type(self.scheduler).__name__ == "Client":
+            return self.scheduler
+        try:
+            timeout = self.connect_timeout or DASK_CONNECT_TIMEOUT
+            return Client(self.scheduler, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise UsageError(
+                f"cannot connect to the Dask scheduler at {self.scheduler} ({exc}); "
+                "start one with `dask scheduler` and workers with `dask worker ADDRESS`."
+            ) from None
+
+    def __call__(self, configs: Iterable[RunConfig]) -> Iterator[Result]:
+        from .runner import failure_row
+
+        configs = list(configs)
+        if not configs:
+            return
+        from distributed import as_completed
+
+        client = self._client()
+        owned = client is not self.scheduler
+        pending: dict[Any, RunConfig] = {}
+        try:
+            for config in configs:
+                pending[client.submit(_dask_task, config, pure=False)] = config
+            for future in as_completed(list(pending), loop=client.loop):
+                config = pending.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001  (KilledWorker, lost connection, ...)
+                    name = type(exc).__name__
+                    why = "its Dask worker died" if name == "KilledWorker" else "the Dask task failed"
+                    result = failure_row(config, "error", f"{why}: {name}: {exc}"), {}
+                future.release()
+                yield result
+        finally:
+            if pending:
+                client.cancel(list(pending))
+            if owned:
+                client.close()
