@@ -81,7 +81,7 @@ def main_callback(
     state.plugins_dir = plugins_dir
 
 
-from . import export, list_, plugins, run  # noqa: E402,F401  (registers the commands)
+from . import export, list_, plugins, report, run  # noqa: E402,F401  (registers the commands)
 
 
 def main() -> None:

@@ -1,0 +1,63 @@
+"""``adb report``: a comparison report (Markdown, HTML, LaTeX) of the runs in a results store."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from . import app, err_console, handle_errors, out_console
+
+
+class Posthoc(str, enum.Enum):
+    wilcoxon = "wilcoxon"
+    nemenyi = "nemenyi"
+
+
+class ImageFormat(str, enum.Enum):
+    png = "png"
+    svg = "svg"
+
+
+@app.command("report")
+@handle_errors
+def report_command(
+    results: Path = typer.Option(Path("results"), "--results", help="Results folder holding adb.sqlite."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the report files (default: RESULTS/report)."),
+    format: List[str] = typer.Option(["md,html"], "--format", "-f", help="Formats, comma-separated or repeated: md, html, tex."),
+    detector: Optional[List[str]] = typer.Option(None, "--detector", "-d", help="Only these detectors (repeatable)."),
+    dataset: Optional[List[str]] = typer.Option(None, "--dataset", "-D", help="Only these datasets (repeatable; as stored, see `adb export`)."),
+    protocol: Optional[List[str]] = typer.Option(None, "--protocol", "-p", help="Only these protocols (repeatable)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed whose ROC/PR curves, histograms, training curves and latent space are drawn (default: the smallest seed of each dataset)."),
+    metric: List[str] = typer.Option(["f1,roc_auc"], "--metric", "-m", help="Metrics to rank and test, comma-separated or repeated: f1, roc_auc, average_precision, precision, recall, precision_at_n."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the Friedman and post-hoc tests."),
+    posthoc: Posthoc = typer.Option(Posthoc.wilcoxon, "--posthoc", help="Post-hoc test after a significant Friedman test: Wilcoxon signed-rank with Holm correction, or Nemenyi."),
+    image_format: ImageFormat = typer.Option(ImageFormat.png, "--image-format", help="Figure format, embedded in the HTML and saved under figures/ (LaTeX includes PNG only)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Processes that draw the figures (default: one per CPU, at most 4, for reports of 12 figures or more)."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw the figures (tables and tests only with --no-plots)."),
+) -> None:
+    """Write a comparison report of stored runs: per-dataset tables with 95 % CIs, average ranks,
+    Friedman and post-hoc tests with critical-difference diagrams, the DAGMM paper's reference
+    rows, curves, histograms, DAGMM training curves and latent space, runtimes, failed runs.
+
+    Failed runs are marked in the report, not an error: the exit status is 0 whenever the
+    report was written, 2 for a usage error (no store, a filter that matches nothing).
+    """
+    from ..reporting.build import ReportOptions, build_report, parse_list
+
+    options = ReportOptions(
+        formats=parse_list(format), detectors=detector or None, datasets=dataset or None,
+        protocols=protocol or None, seed=seed, metrics=parse_list(metric), alpha=alpha,
+        posthoc=posthoc.value, image_format=image_format.value, plots=plots, jobs=jobs,
+    )
+    report = build_report(results, output or results / "report", options)
+    for path in report.files:
+        out_console.print(str(path), highlight=False, soft_wrap=True)
+    n = len(report.rows)
+    err_console.print(
+        f"report of {n} run(s) ({n - report.n_failed} ok, {report.n_failed} failed) with "
+        f"{len(report.document.figures)} figure(s) written in {report.seconds:.1f} s.",
+        highlight=False,
+    )
