@@ -53,6 +53,16 @@ def _expected_type(param: inspect.Parameter) -> type | None:
     return type(default)
 
 
+def _allows_none(param: inspect.Parameter) -> bool:
+    """Whether None is a valid value: a None default or an Optional annotation."""
+    ann = param.annotation
+    if param.default is None:
+        return True
+    if isinstance(ann, str):  # postponed annotations: "int | None", "Optional[int]"
+        return "None" in ann or "Optional" in ann
+    return type(None) in getattr(ann, "__args__", ())
+
+
 def coerce(owner: str, key: str, text: str, param: inspect.Parameter) -> Any:
     """Turn the command-line text of one parameter into the type its constructor expects."""
     expected = _expected_type(param)
@@ -65,7 +75,7 @@ def coerce(owner: str, key: str, text: str, param: inspect.Parameter) -> Any:
     lowered = text.lower()
     if expected is None:
         return parse_literal(text)
-    if lowered in ("none", "null") and param.default is None:
+    if lowered in ("none", "null") and _allows_none(param):
         return None
     if expected is bool:
         if lowered in _TRUE:

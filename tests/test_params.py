@@ -72,3 +72,14 @@ def test_cli_param_errors_exit_2(csv_dataset, param: str, message: str, tmp_path
     assert message in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "r" / "adb.sqlite").exists()  # nothing ran, nothing written
+
+
+def test_none_is_accepted_for_optional_annotations() -> None:
+    class Capped:
+        def __init__(self, max_train_rows: "int | None" = 20000) -> None:
+            pass
+
+    assert build_params("capped", Capped, {"max_train_rows": "none"}) == {"max_train_rows": None}
+    assert build_params("capped", Capped, {"max_train_rows": "500"}) == {"max_train_rows": 500}
+    with pytest.raises(ParameterError, match="not a valid int"):
+        build_params("toy", Toy, {"n": "none"})
