@@ -1,0 +1,221 @@
+"""The DAGMM networks (paper §3.1–3.2): compression network, estimation network, and both joined.
+
+Small ``nn.Module`` s with keyword-only constructors and no device or dtype code: they live
+wherever the caller moves them.  The Gaussian-mixture maths is in :mod:`.gmm`; the loss and the
+training loop are in :mod:`.train`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+#: Where ``layer_norm`` puts LayerNorm in the compression network.
+LAYER_NORM_CHOICES = ("none", "input", "hidden", "all")
+#: Weight-initialisation schemes (``"torch"`` is PyTorch's default, as in the paper's code).
+INIT_CHOICES = ("xavier", "torch")
+
+
+class DAGMMOutput(NamedTuple):
+    """What one forward pass produces."""
+
+    z_c: Tensor  # (N, latent_dim) low-dimensional code
+    x_hat: Tensor  # (N, n_features) reconstruction
+    err_sq: Tensor  # (N,) squared reconstruction error ||x - x_hat||², reused by the loss
+    z: Tensor  # (N, latent_dim + 2) [z_c, relative distance, cosine similarity]
+    logits: Tensor  # (N, n_gmm) estimation network output before softmax
+
+
+def _mlp(sizes: Sequence[int], *, norm_hidden: bool) -> nn.Sequential:
+    """Linear layers with tanh between them and no activation after the last one."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            if norm_hidden:
+                layers.append(nn.LayerNorm(b))
+            layers.append(nn.Tanh())
+    return nn.Sequential(*layers)
+
+
+class CompressionNetwork(nn.Module):
+    """Deep autoencoder ``x -> z_c -> x_hat`` with tanh hidden layers and a mirrored decoder.
+
+    Parameters
+    ----------
+    n_features : int
+        Input dimension.
+    hidden : sequence of int
+        Encoder hidden sizes, e.g. ``(60, 30, 10)`` for the paper's KDDCUP network.
+    latent_dim : int
+        Size of the code ``z_c``.
+    layer_norm : {"none", "input", "hidden", "all"}
+        ``"input"`` normalises the encoder's input row (the reconstruction target stays raw),
+        ``"hidden"`` adds LayerNorm before every hidden tanh, ``"all"`` does both.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_features: int,
+        hidden: Sequence[int],
+        latent_dim: int,
+        layer_norm: str = "none",
+    ) -> None:
+        super().__init__()
+        if layer_norm not in LAYER_NORM_CHOICES:
+            raise ValueError(f"layer_norm must be one of {LAYER_NORM_CHOICES}, got {layer_norm!r}")
+        norm_hidden = layer_norm in ("hidden", "all")
+        self.input_norm = (
+            nn.LayerNorm(n_features) if layer_norm in ("input", "all") else nn.Identity()
+        )
+        self.encoder = _mlp([n_features, *hidden, latent_dim], norm_hidden=norm_hidden)
+        self.decoder = _mlp([latent_dim, *reversed(hidden), n_features], norm_hidden=norm_hidden)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        z_c = self.encoder(self.input_norm(x))
+        return z_c, self.decoder(z_c)
+
+
+class _ReconstructionFeatures(torch.autograd.Function):
+    """``(x, x') -> (||x - x'||², ||x - x'|| / ||x||, cos(x, x'))`` in one autograd node.
+
+    Written out because autograd's generic path (``square`` -> ``PowBackward``, norms, cosine
+    similarity, a dozen small (N,) ops) costs ten passes over the (batch, n_features) tensors
+    and some thirty kernel launches per step; the closed-form gradient below needs three passes.
+    It was the largest cost of a CPU training step after the matrix products.  ``||x||`` is
+    clamped at ``norm_eps`` and ``||x'||`` at 1e-8 so that all-zero rows stay finite.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, x_hat: Tensor, norm_eps: float):  # type: ignore[override]
+        # vector_norm reduces without materialising x², so only x - x' is a (N, F) temporary.
+        err = torch.linalg.vector_norm(x - x_hat, dim=1)  # (N,)
+        x_norm = torch.linalg.vector_norm(x, dim=1).clamp_min(norm_eps)  # (N,)
+        xh_norm = torch.linalg.vector_norm(x_hat, dim=1).clamp_min(1e-8)  # (N,)
+        # x·x' from the three norms: as precise in float32 as a direct dot product, one pass less.
+        dot = 0.5 * (x_norm.square() + xh_norm.square() - err.square())  # (N,)
+        rel = err / x_norm
+        cos = dot / (x_norm * xh_norm)
+        ctx.save_for_backward(x, x_hat, err, x_norm, xh_norm, cos)
+        return err.square(), rel, cos
+
+    @staticmethod
+    def backward(ctx, g_err_sq: Tensor, g_rel: Tensor, g_cos: Tensor):  # type: ignore[override]
+        x, x_hat, err, x_norm, xh_norm, cos = ctx.saved_tensors
+        # Gradients w.r.t. the three row statistics s = ||x - x'||², q = ||x'||², d = x·x':
+        #   rel = sqrt(s) / ||x||         -> d rel / d s = 1 / (2 ||x|| sqrt(s))
+        #   cos = d / (||x|| sqrt(q))     -> d cos / d d = 1 / (||x|| ||x'||), d cos / d q = -cos / (2q)
+        g_s = g_err_sq + g_rel / (2.0 * x_norm * err.clamp_min(1e-12))
+        g_d = g_cos / (x_norm * xh_norm)
+        g_q = -g_cos * cos / (2.0 * xh_norm.square())
+        # ds/dx' = 2(x' - x), dq/dx' = 2x', dd/dx' = x: one coefficient per row for x' and for x.
+        c_xhat = (2.0 * (g_s + g_q)).unsqueeze(1)  # (N, 1)
+        c_x = (g_d - 2.0 * g_s).unsqueeze(1)  # (N, 1)
+        grad_x_hat = x_hat * c_xhat + x * c_x  # (N, F)
+        # x is data; its gradient is only needed if a caller differentiates w.r.t. the input.
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            # ds/dx = 2(x - x'), dd/dx = x', and ||x|| enters rel and cos directly.
+            g_xn = -(g_rel * err + g_cos * cos * x_norm) / x_norm.square()  # d/d||x||
+            grad_x = x * (2.0 * g_s + g_xn / x_norm).unsqueeze(1) + x_hat * (
+                g_d - 2.0 * g_s
+            ).unsqueeze(1)
+        return grad_x, grad_x_hat, None
+
+
+class _Dropout(nn.Module):
+    """Inverted dropout with a ``rand < p`` mask; same semantics as ``nn.Dropout``.
+
+    ``nn.Dropout`` draws its mask with ``bernoulli_``, which on CPU costs about four times as
+    much as ``rand`` + compare for the (batch, 10) activations here.  Off in eval mode.
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, h: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return h
+        keep = torch.rand_like(h) >= self.p  # (N, H) bool
+        return h * keep * (1.0 / (1.0 - self.p))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class EstimationNetwork(nn.Module):
+    """MLP ``z -> hidden (tanh) -> dropout -> n_gmm`` returning logits (softmax is the caller's).
+
+    ``dropout`` is the *drop* probability; the paper's "Drop(0.5)" keeps half the units, i.e. 0.5.
+    """
+
+    def __init__(self, *, in_features: int, hidden: int, n_gmm: int, dropout: float) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_features, hidden),
+            nn.Tanh(),
+            _Dropout(dropout),
+            nn.Linear(hidden, n_gmm),
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)
+
+
+class DAGMM(nn.Module):
+    """Compression network + reconstruction features + estimation network.
+
+    The latent vector is ``z = [z_c, ||x - x'|| / ||x||, cos(x, x')]`` (paper eq. 3–4).  The
+    relative distance divides by ``max(||x||, norm_eps)`` so that an all-zero row gives a large
+    but finite feature rather than inf/NaN.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_features: int,
+        hidden: Sequence[int],
+        latent_dim: int,
+        n_gmm: int,
+        estimation_hidden: int = 10,
+        dropout: float = 0.5,
+        layer_norm: str = "none",
+        norm_eps: float = 1e-6,
+    ) -> None:
+        super().__init__()
+        self.compression = CompressionNetwork(
+            n_features=n_features, hidden=hidden, latent_dim=latent_dim, layer_norm=layer_norm
+        )
+        self.estimation = EstimationNetwork(
+            in_features=latent_dim + 2, hidden=estimation_hidden, n_gmm=n_gmm, dropout=dropout
+        )
+        self.norm_eps = norm_eps
+
+    def forward(self, x: Tensor) -> DAGMMOutput:
+        z_c, x_hat = self.compression(x)
+        err_sq, rel_dist, cos = _ReconstructionFeatures.apply(x, x_hat, self.norm_eps)  # 3 x (N,)
+        z = torch.cat([z_c, rel_dist.unsqueeze(1), cos.unsqueeze(1)], dim=1)  # (N, latent + 2)
+        return DAGMMOutput(z_c=z_c, x_hat=x_hat, err_sq=err_sq, z=z, logits=self.estimation(z))
+
+
+def init_weights(model: nn.Module, scheme: str, *, generator: torch.Generator | None) -> None:
+    """Re-initialise every ``nn.Linear`` in ``model``.
+
+    ``"xavier"`` draws weights from Glorot's uniform distribution with tanh's gain (5/3) and zeroes
+    the biases, which keeps tanh units out of saturation at the start; ``"torch"`` keeps PyTorch's
+    default (Kaiming-uniform with a = sqrt(5)), i.e. what the paper's code did.
+    """
+    if scheme not in INIT_CHOICES:
+        raise ValueError(f"init must be one of {INIT_CHOICES}, got {scheme!r}")
+    if scheme == "torch":
+        return
+    gain = nn.init.calculate_gain("tanh")
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            nn.init.xavier_uniform_(module.weight, gain=gain, generator=generator)
+            nn.init.zeros_(module.bias)

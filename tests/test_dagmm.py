@@ -1,0 +1,404 @@
+"""Tests of the DAGMM reference detector (``adb_plugins.dagmm``).
+
+Maths against scipy/numpy in float64, numerical robustness (near-singular covariances, injected
+failures), determinism, early stopping, learning on a synthetic task, parameter checks,
+persistence, and one short real training run on KDD Cup 99 under the ``zong2018`` protocol.
+The whole file runs in well under two minutes on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from adb_plugins.dagmm import DAGMMDetector, adb_register_detectors  # noqa: E402
+from adb_plugins.dagmm import gmm  # noqa: E402
+from adb_plugins.dagmm.model import DAGMM  # noqa: E402
+from adb_plugins.dagmm.presets import PRESETS  # noqa: E402
+from adb_plugins.dagmm.train import (  # noqa: E402
+    NumericalFailure,
+    TrainingFailure,
+    train,
+)
+from adbench_dagmm.errors import ParameterError, TrainingError  # noqa: E402
+
+#: A small, fast recipe for synthetic-data tests (the KDDCUP network would be overkill).
+FAST = {"hidden": [16, 8], "latent_dim": 1, "n_gmm": 2, "batch_size": 64, "epochs": 5}
+
+
+def mixture(rng: np.random.Generator, n: int = 300, d: int = 3, k: int = 3):
+    """Random latent vectors, log-responsibilities and a well-conditioned mixture."""
+    z = rng.normal(size=(n, d))
+    logits = rng.normal(size=(n, k))
+    log_gamma = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    return z, log_gamma
+
+
+def manifold(rng: np.random.Generator, n: int, noise: float = 0.02):
+    """Inliers on a 1-D curve in 12-D, outliers uniform in the same box (y = 1)."""
+    t = rng.uniform(-1, 1, size=(n, 1))
+    freqs = np.arange(1, 13)[None, :]
+    inliers = np.sin(freqs * t) + noise * rng.normal(size=(n, 12))
+    outliers = rng.uniform(inliers.min(), inliers.max(), size=(n // 10, 12))
+    X = np.vstack([inliers, outliers]).astype(np.float32)
+    y = np.r_[np.zeros(n, dtype=np.int64), np.ones(n // 10, dtype=np.int64)]
+    return X, y
+
+
+# -- GMM maths ---------------------------------------------------------------------------------
+def test_covariance_matches_weighted_numpy() -> None:
+    rng = np.random.default_rng(0)
+    z, log_gamma = mixture(rng)
+    params = gmm.gmm_params(torch.from_numpy(z), torch.from_numpy(log_gamma), jitter=1e-6)
+    gamma = np.exp(log_gamma)
+    for k in range(gamma.shape[1]):
+        w = gamma[:, k]
+        mu = (w[:, None] * z).sum(0) / w.sum()
+        cov = np.cov(z, rowvar=False, aweights=w, bias=True) + 1e-6 * np.eye(z.shape[1])
+        np.testing.assert_allclose(params.mu[k].numpy(), mu, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(params.cov[k].numpy(), cov, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(params.log_phi.exp().numpy(), gamma.mean(0), rtol=1e-12)
+    assert params.cov.dtype == torch.float64
+
+
+def test_energy_matches_scipy_mixture_density() -> None:
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(1)
+    d, k = 3, 3
+    mu = rng.normal(size=(k, d))
+    a = rng.normal(size=(k, d, d))
+    cov = a @ a.transpose(0, 2, 1) + 0.1 * np.eye(d)
+    phi = np.array([0.5, 0.3, 0.2])
+    z = rng.normal(size=(50, d)) * 3
+    params = gmm.GMMParams(
+        log_phi=torch.from_numpy(np.log(phi)),
+        mu=torch.from_numpy(mu),
+        cov=torch.from_numpy(cov),
+        chol=gmm.cholesky(torch.from_numpy(cov), jitter=0.0),
+    )
+    energy = gmm.sample_energy(torch.from_numpy(z), params).numpy()
+    density = sum(phi[j] * multivariate_normal(mu[j], cov[j]).pdf(z) for j in range(k))
+    np.testing.assert_allclose(energy, -np.log(density), rtol=1e-10)
+
+
+def test_energy_is_finite_far_from_every_component() -> None:
+    """logsumexp: a point 1e3 standard deviations out has a huge but finite energy."""
+    params = gmm.gmm_params(
+        torch.randn(200, 2, dtype=torch.float64),
+        torch.zeros(200, 2, dtype=torch.float64).log_softmax(1),
+        jitter=1e-6,
+    )
+    energy = gmm.sample_energy(torch.full((1, 2), 1e3, dtype=torch.float64), params)
+    assert torch.isfinite(energy).all() and energy.item() > 1e5
+
+
+def test_cov_diag_penalty() -> None:
+    cov = torch.diag_embed(torch.tensor([[1.0, 2.0], [0.5, 4.0]], dtype=torch.float64))
+    assert gmm.cov_diag_penalty(cov).item() == pytest.approx(1 + 0.5 + 2 + 0.25)
+
+
+def test_near_singular_covariance_gives_finite_energy_and_gradients() -> None:
+    """A constant latent column (zero variance) is made positive definite by the jitter."""
+    rng = np.random.default_rng(2)
+    z = torch.from_numpy(rng.normal(size=(64, 3)))
+    z[:, 2] = 0.7  # exactly singular covariance before the jitter
+    z.requires_grad_(True)
+    log_gamma = torch.from_numpy(rng.normal(size=(64, 2))).log_softmax(1)
+    params = gmm.gmm_params(z, log_gamma, jitter=1e-6)
+    energy = gmm.sample_energy(z, params)
+    loss = energy.mean() + 0.005 * gmm.cov_diag_penalty(params.cov)
+    loss.backward()
+    assert torch.isfinite(energy).all() and torch.isfinite(z.grad).all()
+
+
+def test_cholesky_failure_names_the_component() -> None:
+    cov = torch.eye(3, dtype=torch.float64).repeat(3, 1, 1)
+    cov[1, 2, 2] = -1.0
+    with pytest.raises(gmm.CholeskyError, match="component 1") as info:
+        gmm.cholesky(cov, jitter=1e-6)
+    assert info.value.component == 1
+    cov[1, 2, 2] = float("nan")
+    with pytest.raises(gmm.CholeskyError, match="component 1"):
+        gmm.cholesky(cov, jitter=1e-6)
+
+
+# -- model -------------------------------------------------------------------------------------
+def test_latent_features_match_their_definition() -> None:
+    torch.manual_seed(0)
+    model = DAGMM(n_features=5, hidden=[4], latent_dim=2, n_gmm=3).eval()
+    x = torch.rand(16, 5) + 0.1
+    out = model(x)
+    assert out.z.shape == (16, 4) and out.logits.shape == (16, 3)
+    err = torch.linalg.vector_norm(x - out.x_hat, dim=1)
+    torch.testing.assert_close(out.z[:, 2], err / torch.linalg.vector_norm(x, dim=1))
+    torch.testing.assert_close(out.z[:, 3], torch.cosine_similarity(x, out.x_hat, dim=1))
+    torch.testing.assert_close(out.err_sq, err.square())
+
+
+def test_all_zero_row_gives_finite_latent() -> None:
+    """||x|| = 0 would make the relative distance inf; the epsilon keeps it finite."""
+    model = DAGMM(n_features=4, hidden=[3], latent_dim=1, n_gmm=2)
+    out = model(torch.zeros(2, 4))
+    assert torch.isfinite(out.z).all()
+
+
+# -- training loop -----------------------------------------------------------------------------
+def _quadratic_problem():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    x = torch.randn(64, 3)
+
+    def objective(m, xb):
+        return {"loss": (m(xb) - xb.sum(1, keepdim=True)).square().mean()}
+
+    return model, x, objective
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch() -> None:
+    model, x, objective = _quadratic_problem()
+    scripted = iter([5.0, 3.0, 4.0, 4.5, 6.0, 1.0, 0.5])
+    weights: dict[int, torch.Tensor] = {}
+    history = train(
+        model, objective, x,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+        epochs=7, batch_size=16, generator=torch.Generator().manual_seed(0),
+        validate=lambda m: {"loss": next(scripted)}, monitor="val_loss", patience=3,
+        callbacks=[lambda epoch, m, h: weights.__setitem__(epoch, m.weight.detach().clone())],
+    )
+    assert history["stop_reason"] == "early_stopping"
+    assert history["epochs_run"] == 5 and history["best_epoch"] == 2
+    assert history["val_loss"] == [5.0, 3.0, 4.0, 4.5, 6.0]
+    assert not torch.equal(weights[2], weights[5])
+    torch.testing.assert_close(model.weight.detach(), weights[2], rtol=0, atol=0)
+    json.dumps(history)
+
+
+def test_patience_zero_trains_every_epoch_and_keeps_the_last() -> None:
+    model, x, objective = _quadratic_problem()
+    history = train(
+        model, objective, x, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+        epochs=4, batch_size=16, generator=torch.Generator().manual_seed(0),
+        validate=lambda m: {"loss": 1.0}, patience=0,
+    )
+    assert history["epochs_run"] == 4 and history["stop_reason"] == "max_epochs"
+    assert history["best_epoch"] == 4 and history["monitor"] is None
+
+
+def test_failure_restores_the_last_good_checkpoint_and_replays_the_epoch() -> None:
+    model, x, objective = _quadratic_problem()
+    calls = {"n": 0}
+    weights: dict[int, torch.Tensor] = {}
+    seen_at_failure: list[torch.Tensor] = []
+
+    def flaky(m, xb):
+        calls["n"] += 1
+        if calls["n"] == 7:  # epoch 2, batch 3 (4 batches per epoch), after two updates
+            raise NumericalFailure("boom", component=1)
+        return objective(m, xb)
+
+    def on_failure(exc: NumericalFailure) -> bool:
+        seen_at_failure.append(model.weight.detach().clone())
+        return True
+
+    history = train(
+        model, flaky, x, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+        epochs=3, batch_size=16, generator=torch.Generator().manual_seed(0),
+        on_failure=on_failure,
+        callbacks=[lambda epoch, m, h: weights.__setitem__(epoch, m.weight.detach().clone())],
+    )
+    assert history["recoveries"] == [{"epoch": 2, "batch": 3, "component": 1, "what": "boom"}]
+    assert history["epochs_run"] == 3
+    torch.testing.assert_close(seen_at_failure[0], weights[1], rtol=0, atol=0)
+
+
+def test_non_finite_loss_is_unrecoverable_without_a_remedy() -> None:
+    model, x, objective = _quadratic_problem()
+
+    def nan_objective(m, xb):
+        return {"loss": objective(m, xb)["loss"] * float("nan")}
+
+    with pytest.raises(TrainingFailure, match="non-finite loss at epoch 1, batch 1"):
+        train(model, nan_objective, x, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+              epochs=2, batch_size=16, generator=torch.Generator().manual_seed(0))
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+# -- the detector ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def synthetic():
+    rng = np.random.default_rng(0)
+    X_train, _ = manifold(rng, 2000)
+    X_train = X_train[:2000]  # inliers only
+    X_test, y_test = manifold(rng, 1000)
+    return X_train, X_test, y_test
+
+
+def test_registers_through_the_hook() -> None:
+    registered: list[type] = []
+    adb_register_detectors(registered.append)
+    assert registered == [DAGMMDetector]
+    assert DAGMMDetector.name == "dagmm"
+
+
+def test_init_stores_parameters_unchanged() -> None:
+    det = DAGMMDetector(preset="thyroid", hidden=(5, 3), lr="x")
+    assert det.get_params()["hidden"] == (5, 3) and det.lr == "x"
+    assert det.n_gmm is None and det.preset == "thyroid"
+    assert set(DAGMMDetector.param_defaults()) >= {
+        "preset", "hidden", "latent_dim", "n_gmm", "lambda_energy", "lambda_cov_diag", "lr",
+        "batch_size", "epochs", "patience", "val_fraction", "layer_norm", "dropout",
+        "cov_jitter", "device", "random_state", "contamination",
+    }
+
+
+BAD_PARAMS = [
+    ("n_gmm", 0, "The 'n_gmm' parameter of DAGMMDetector must be an int >= 1. Got 0 instead."),
+    ("n_gmm", 2.5, "'n_gmm' parameter of DAGMMDetector must be an int >= 1. Got 2.5"),
+    ("epochs", True, "'epochs' parameter of DAGMMDetector must be an int >= 1. Got True"),
+    ("batch_size", "big", "'batch_size' parameter of DAGMMDetector must be an int >= 1"),
+    ("patience", -1, "'patience' parameter of DAGMMDetector must be an int >= 0. Got -1"),
+    ("hidden", "60,30", "'hidden' parameter of DAGMMDetector must be a list or tuple of ints"),
+    ("hidden", [10, 0], "'hidden' parameter of DAGMMDetector must be a list or tuple of ints"),
+    ("lr", -1e-4, "'lr' parameter of DAGMMDetector must be a float > 0. Got -0.0001"),
+    ("lr", "fast", "'lr' parameter of DAGMMDetector must be a float > 0. Got 'fast'"),
+    ("cov_jitter", 0.0, "'cov_jitter' parameter of DAGMMDetector must be a float > 0"),
+    ("n_threads", 0, "'n_threads' parameter of DAGMMDetector must be None or an int >= 1"),
+    ("lr_decay", 1.5, "'lr_decay' parameter of DAGMMDetector must be a float in the range (0, 1]"),
+    ("lambda_energy", float("nan"), "'lambda_energy' parameter of DAGMMDetector must be a float"),
+    ("dropout", 1.0, "'dropout' parameter of DAGMMDetector must be a float in the range [0, 1)"),
+    ("val_fraction", 1.5, "'val_fraction' parameter of DAGMMDetector must be a float in the"),
+    ("layer_norm", "everywhere", "'layer_norm' parameter of DAGMMDetector must be a str among"),
+    ("monitor", "auc", "'monitor' parameter of DAGMMDetector must be a str among"),
+    ("preset", "kdd", "'preset' parameter of DAGMMDetector must be a str among"),
+    ("device", "tpu", "'device' parameter of DAGMMDetector must be"),
+    ("random_state", -3, "'random_state' parameter of DAGMMDetector must be None or an int"),
+    ("contamination", 0.7, "'contamination' parameter of DAGMMDetector must be a float in"),
+    ("detach_features", "yes", "'detach_features' parameter of DAGMMDetector must be a bool"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "message"), BAD_PARAMS,
+                         ids=[f"{n}={v!r}" for n, v, _ in BAD_PARAMS])
+def test_bad_parameters_raise_parameter_error_naming_them(name, value, message, synthetic) -> None:
+    X_train = synthetic[0][:100]
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        DAGMMDetector(**{name: value}).fit(X_train)
+
+
+def test_early_stopping_needs_validation_rows(synthetic) -> None:
+    with pytest.raises(ParameterError, match="'val_fraction' parameter .* must be > 0 when"):
+        DAGMMDetector(patience=3, val_fraction=0.0).fit(synthetic[0][:100])
+
+
+def test_cli_style_values_are_accepted(synthetic) -> None:
+    """The CLI hands over literals: lists for hidden, bools, ints for floats."""
+    det = DAGMMDetector(hidden=(6, 3), layer_norm=True, lr=1, epochs=1, random_state=0,
+                        lambda_energy=0, **{k: v for k, v in FAST.items() if k not in (
+                            "hidden", "epochs")})
+    det.set_params(lr=1e-3).fit(synthetic[0][:300])
+    assert det.config_["hidden"] == [6, 3] and det.config_["layer_norm"] == "input"
+    assert det.config_["lr"] == 1e-3 and isinstance(det.config_["lambda_energy"], float)
+
+
+def test_presets_resolve_and_explicit_values_win(synthetic) -> None:
+    det = DAGMMDetector(preset="thyroid", epochs=1, random_state=0).fit(synthetic[0][:300])
+    assert det.config_["hidden"] == PRESETS["thyroid"]["hidden"]
+    assert det.config_["n_gmm"] == 2 and det.config_["epochs"] == 1
+    paper = PRESETS["paper"]
+    assert (paper["hidden"], paper["n_gmm"], paper["lr"], paper["batch_size"]) == (
+        [60, 30, 10], 4, 1e-4, 1024)
+    assert (paper["lambda_energy"], paper["lambda_cov_diag"], paper["epochs"]) == (0.1, 0.005, 200)
+    assert paper["dropout"] == 0.5 and paper["patience"] == 0
+
+
+def test_same_seed_gives_identical_scores_and_another_seed_does_not(synthetic) -> None:
+    X_train, X_test, _ = synthetic
+    a = DAGMMDetector(random_state=3, **FAST).fit(X_train).decision_function(X_test)
+    b = DAGMMDetector(random_state=3, **FAST).fit(X_train).decision_function(X_test)
+    c = DAGMMDetector(random_state=4, **FAST).fit(X_train).decision_function(X_test)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_fit_leaves_the_global_torch_state_alone(synthetic) -> None:
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    threads = torch.get_num_threads()
+    torch.manual_seed(123)
+    DAGMMDetector(random_state=0, n_threads=1, **FAST).fit(synthetic[0])
+    torch.testing.assert_close(torch.rand(3), expected)
+    assert torch.get_num_threads() == threads
+
+
+def test_dropout_is_off_when_scoring(synthetic) -> None:
+    X_train, X_test, _ = synthetic
+    det = DAGMMDetector(random_state=0, dropout=0.5, **FAST).fit(X_train)
+    assert not det.model_.training
+    np.testing.assert_array_equal(det.decision_function(X_test), det.decision_function(X_test))
+    # ...while in training mode the same network is stochastic, so the check above means something.
+    x = torch.from_numpy(X_test[:64])
+    det.model_.train()
+    assert not torch.equal(det.model_(x).logits, det.model_(x).logits)
+    det.model_.eval()
+
+
+def test_pyod_compatible_outputs(synthetic) -> None:
+    X_train, X_test, _ = synthetic
+    det = DAGMMDetector(random_state=0, contamination=0.05, **FAST)
+    assert det.fit(X_train) is det
+    assert det.decision_scores_.shape == (len(X_train),) and det.decision_scores_.dtype == np.float64
+    assert np.mean(det.decision_scores_ > det.threshold_) == pytest.approx(0.05, abs=0.01)
+    labels = det.predict(X_test)
+    assert set(np.unique(labels)) <= {0, 1} and labels.shape == (len(X_test),)
+    scores = det.decision_function(X_test.astype(np.float64))  # float64 input works as well
+    np.testing.assert_allclose(scores, det.decision_function(X_test), rtol=1e-6)
+
+
+def test_history_is_json_and_complete(synthetic) -> None:
+    det = DAGMMDetector(random_state=0, **FAST).fit(synthetic[0])
+    history = json.loads(json.dumps(det.history_))
+    n = history["epochs_run"]
+    for key in ("loss", "recon", "energy", "cov_diag", "val_loss", "val_energy", "seconds"):
+        assert len(history[key]) == n and all(math.isfinite(v) for v in history[key]), key
+    assert history["stop_reason"] in ("max_epochs", "early_stopping")
+    assert 1 <= history["best_epoch"] <= n and history["seed"] == 0
+    assert history["fit_seconds"] > 0 and history["recoveries"] == []
+
+
+def test_early_stopping_restores_the_best_validation_epoch(synthetic) -> None:
+    states: dict[int, dict[str, torch.Tensor]] = {}
+
+    def keep(epoch: int, det: DAGMMDetector) -> None:
+        states[epoch] = {k: v.clone() for k, v in det.model_.state_dict().items()}
+
+    det = DAGMMDetector(random_state=0, **{**FAST, "epochs": 300, "lr": 3e-3}, patience=2)
+    history = det.fit(synthetic[0], callbacks=[keep]).history_
+    assert history["stop_reason"] == "early_stopping" and history["epochs_run"] < 300
+    best = history["best_epoch"]
+    assert best == int(np.argmin(history["val_loss"])) + 1
+    assert history["epochs_run"] == best + 2 and len(states) == best + 2
+    final = det.model_.state_dict()
+    for key, value in states[best].items():
+        torch.testing.assert_close(final[key], value, rtol=0, atol=0)
+    assert any(not torch.equal(final[k], v) for k, v in states[best + 2].items())
+
+
+def test_save_and_load_round_trip(synthetic, tmp_path) -> None:
+    X_train, X_test, _ = synthetic
+    det = DAGMMDetector(random_state=0, hidden=(8, 4), **{k: v for k, v in FAST.items()
+                                                           if k != "hidden"}).fit(X_train)
+    path = tmp_path / "dagmm.pt"
+    det.save(path)
+    torch.load(path, weights_only=True)  # plain tensors and Python values only
+    again = DAGMMDetector.load(path)
+    np.testing.assert_array_equal(again.decision_function(X_test), det.decision_function(X_test))
+    assert again.threshold_ == det.threshold_ and again.config_ == det.config_
+    assert again.get_params() == det.get_params() and again.history_ == det.history_
+    np.testing.assert_array_equal(again.predict(X_test), det.predict(X_test))
