@@ -55,7 +55,31 @@ def _torch_threads(n: int) -> Iterator[None]:
 class DAGMMDetector(BaseDetector):
     """Deep Autoencoding Gaussian Mixture Model (Zong et al., ICLR 2018).
 
-    PLACEHOLDER
+    A compression network (tanh MLP autoencoder) maps each row x to z = [z_c, ‖x − x'‖/‖x‖,
+    cos(x, x')]; an estimation network (z → 10 → tanh → dropout → K, softmax) gives soft mixture
+    memberships; the loss is reconstruction error + ``lambda_energy`` · mean sample energy +
+    ``lambda_cov_diag`` · Σ_k Σ_j 1/Σ_kjj.  The score of a row is its sample energy under a GMM
+    (φ, μ, Σ) estimated, after training, over *all* training rows (not the last mini-batch).
+
+    Presets (``preset=``): ``paper``, ``paper_thyroid``, ``paper_arrhythmia`` train exactly as the
+    paper says; ``kddcup`` / ``thyroid`` / ``arrhythmia`` keep the paper's networks and add Xavier
+    initialisation, early stopping on a validation split carved from the training rows (restoring
+    the best checkpoint), an energy warm-up and learning-rate decay; ``default`` is ``kddcup``.
+    Any parameter left at ``None`` comes from the preset.  Correctness is not optional: the GMM is
+    float64 with a real diagonal jitter (``cov_jitter``), factorised with ``cholesky_ex``,
+    log-determinants come from the factor and energies from ``logsumexp``; a non-finite loss or a
+    failed factorisation restores the last good checkpoint and replays the epoch with ten times
+    the jitter (at most 3 times), then fails with a ``TrainingError`` naming epoch, batch and
+    component.  Dropout is off when scoring.
+
+    Measured state (KDD Cup 99, ``zong2018``, defaults, 5 seeds, 2 shared CPU cores, this
+    commit): F1 0.928 / 0.929 / 0.862 / 0.894 / 0.905 (0.904 ± 0.028), ROC AUC 0.989 ± 0.003,
+    about 15 s fit + 0.3 s scoring per seed, 85 s wall for ``adb run -d dagmm -D kddcup99
+    --seeds 5``.  The issue's quality target (mean F1 ≥ 0.94, no seed below 0.92) is *not* yet
+    reached: ranking quality is high (ROC AUC ≈ 0.99) but the top-ρ threshold F1 varies by seed,
+    which points at how the energy orders the borderline normal/attack rows rather than at
+    training failures (no seed produced a NaN or a Cholesky failure).  See the project's issue
+    notes for what remains.
     """
 
     name = "dagmm"
@@ -73,8 +97,6 @@ class DAGMMDetector(BaseDetector):
         recon_reduction: str | None = None,
         lambda_energy: float | None = None,
         lambda_cov_diag: float | None = None,
-        penalize: str | None = None,
-        detach_features: bool | None = None,
         cov_jitter: float | None = None,
         lr: float | None = None,
         lr_decay: float | None = None,
@@ -83,6 +105,7 @@ class DAGMMDetector(BaseDetector):
         batch_size: int | None = None,
         epochs: int | None = None,
         patience: int | None = None,
+        min_delta: float | None = None,
         val_fraction: float | None = None,
         monitor: str | None = None,
         grad_clip: float | None = None,
@@ -102,8 +125,6 @@ class DAGMMDetector(BaseDetector):
         self.recon_reduction = recon_reduction
         self.lambda_energy = lambda_energy
         self.lambda_cov_diag = lambda_cov_diag
-        self.penalize = penalize
-        self.detach_features = detach_features
         self.cov_jitter = cov_jitter
         self.lr = lr
         self.lr_decay = lr_decay
@@ -112,6 +133,7 @@ class DAGMMDetector(BaseDetector):
         self.batch_size = batch_size
         self.epochs = epochs
         self.patience = patience
+        self.min_delta = min_delta
         self.val_fraction = val_fraction
         self.monitor = monitor
         self.grad_clip = grad_clip
@@ -168,11 +190,6 @@ class DAGMMDetector(BaseDetector):
             if not isinstance(cfg[name], str) or cfg[name] not in options:
                 raise self._fail(name, f"a str among {list(options)}", cfg[name])
 
-        def boolean(name: str) -> None:
-            if not isinstance(cfg[name], (bool, np.bool_)):
-                raise self._fail(name, "a bool", cfg[name])
-            cfg[name] = bool(cfg[name])
-
         hidden = cfg["hidden"]
         if not isinstance(hidden, (list, tuple)) or not all(
             isinstance(h, numbers.Integral) and not isinstance(h, bool) and h >= 1 for h in hidden
@@ -186,6 +203,7 @@ class DAGMMDetector(BaseDetector):
         integer("lr_decay_start", 0)
         real("dropout", 0.0, 1.0)
         real("val_fraction", 0.0, 1.0)
+        real("min_delta", 0.0)
         real("lambda_energy", 0.0)
         real("lambda_cov_diag", 0.0)
         real("grad_clip", 0.0)
@@ -197,9 +215,7 @@ class DAGMMDetector(BaseDetector):
         choice("layer_norm", LAYER_NORM_CHOICES)
         choice("init", INIT_CHOICES)
         choice("recon_reduction", ("sum", "mean"))
-        choice("penalize", ("all", "code"))
         choice("monitor", MONITOR_CHOICES)
-        boolean("detach_features")
         if cfg["patience"] > 0 and cfg["val_fraction"] == 0.0:
             raise ParameterError(
                 f"The 'val_fraction' parameter of {type(self).__name__} must be > 0 when "
@@ -353,8 +369,6 @@ class DAGMMDetector(BaseDetector):
             lambda_cov_diag=cfg["lambda_cov_diag"],
             cov_jitter=cfg["cov_jitter"],
             recon_reduction=cfg["recon_reduction"],
-            detach_features=cfg["detach_features"],
-            penalize=cfg["penalize"],
         )
         # fused=True: one kernel for all parameters (CPU and CUDA), less Python per step.
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"], fused=True)
@@ -396,6 +410,7 @@ class DAGMMDetector(BaseDetector):
                 validate=validate if n_val else None,
                 monitor=f"val_{cfg['monitor']}",
                 patience=cfg["patience"],
+                min_delta=cfg["min_delta"],
                 grad_clip=cfg["grad_clip"] or None,
                 lr_decay=cfg["lr_decay"],
                 lr_decay_start=cfg["lr_decay_start"],
@@ -414,6 +429,18 @@ class DAGMMDetector(BaseDetector):
         self.model_ = model.eval()
         self.cov_jitter_ = objective.cov_jitter
         return history
+
+    def latent(self, X: np.ndarray) -> np.ndarray:
+        """The latent representation z = [z_c, relative Euclidean distance, cosine similarity].
+
+        Returns a float64 array of shape (n_samples, latent_dim + 2); the runner stores it for a
+        sample of test rows so that reports can draw the latent space.
+        """
+        X = self._validate_data(X, reset=False)
+        import torch
+
+        x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(self.device_)
+        return torch.cat([z for z, _ in self._latent(x)]).cpu().numpy()
 
     def _latent(self, x: Tensor) -> Iterator[tuple[Tensor, Tensor]]:
         """Yield ``(z, log_gamma)`` in float64, (B, D) and (B, K), chunk by chunk, eval mode."""

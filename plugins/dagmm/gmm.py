@@ -154,7 +154,7 @@ class _BatchGMMLoss(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, z: Tensor, logits: Tensor, jitter: float, penalty_dims: int):  # type: ignore[override]
+    def forward(ctx, z: Tensor, logits: Tensor, jitter: float):  # type: ignore[override]
         n, d = z.shape
         zt = z.T.contiguous()  # (D, N)
         gamma = torch.softmax(logits.T.contiguous(), dim=0)  # (K, N)
@@ -181,7 +181,7 @@ class _BatchGMMLoss(torch.autograd.Function):
         const = log_phi - half_logdet - 0.5 * d * math.log(2.0 * math.pi)  # (K,)
         a = const.unsqueeze(1) - 0.5 * (e * v).sum(1)  # (K, N) = log φ_k N(z_i | μ_k, Σ_k)
         lse = torch.logsumexp(a, dim=0)  # (N,)
-        diag = torch.diagonal(cov, dim1=-2, dim2=-1)[:, :penalty_dims]  # (K, d')
+        diag = torch.diagonal(cov, dim1=-2, dim2=-1)  # (K, D)
         ctx.save_for_backward(gamma, n_k, w, e, precision, v, a, lse, diag)
         return -lse.mean(), diag.reciprocal().sum()
 
@@ -195,8 +195,7 @@ class _BatchGMMLoss(torch.autograd.Function):
         # ∂a/∂Σ = ½ v vᵀ - ½ Σ⁻¹; the penalty adds -1/Σ_jj² on its diagonal entries.
         g_cov = 0.5 * (v * A.unsqueeze(1)) @ v.mT  # (K, D, D)
         g_cov = g_cov - 0.5 * g_log_phi[:, None, None] * precision
-        p = diag.shape[1]
-        torch.diagonal(g_cov, dim1=-2, dim2=-1)[:, :p].sub_(g_penalty / diag.square())
+        torch.diagonal(g_cov, dim1=-2, dim2=-1).sub_(g_penalty / diag.square())
         # Through e = z - μ and Σ = Σ_i w e eᵀ (+ jitter): the μ-terms of dΣ vanish because
         # Σ_i w_ki e_ki = 0, so g_e = -A v + 2 w g_Σ e.
         e_g = g_cov @ e  # (K, D, N), g_cov is symmetric
@@ -205,19 +204,18 @@ class _BatchGMMLoss(torch.autograd.Function):
         g_zt = g_e.sum(0) - h.T @ w  # (D, N), since μ_k = Σ_i w_ki z_i
         # Gradient w.r.t. the normalised weights w (per-component constants cancel below).
         g_w = ((e_g - h.unsqueeze(2)) * e).sum(1)  # (K, N)
-        # w = γ / n_k and log φ = log n_k - log N  ->  gradient w.r.t. γ.
-        g_gamma = (g_w - (g_w * w).sum(1, keepdim=True) + g_log_phi.unsqueeze(1)) / n_k.unsqueeze(1)
-        # γ = softmax over components.
-        g_logits = gamma * (g_gamma - (gamma * g_gamma).sum(0, keepdim=True))  # (K, N)
-        return g_zt.T, g_logits.T, None, None
+        # w = γ / n_k and log φ = log n_k - log N give g_γ = (g_w - Σ_j w_j g_w_j + g_log φ) / n_k,
+        # and γ = softmax over components gives g_logits = γ g_γ - γ Σ_k γ_k g_γk.  Both use γ g_γ,
+        # formed as w (...) so that an empty component (γ = n_k = 0) yields 0, not 0 * inf.
+        q = w * (g_w - (g_w * w).sum(1, keepdim=True) + g_log_phi.unsqueeze(1))  # (K, N) = γ g_γ
+        g_logits = q - gamma * q.sum(0, keepdim=True)  # (K, N)
+        return g_zt.T, g_logits.T, None
 
 
-def batch_energy_and_penalty(
-    z: Tensor, logits: Tensor, *, jitter: float, penalty_dims: int | None = None
-) -> tuple[Tensor, Tensor]:
+def batch_energy_and_penalty(z: Tensor, logits: Tensor, *, jitter: float) -> tuple[Tensor, Tensor]:
     """Mean energy of ``z`` under the GMM estimated from the batch itself, and ``P(Σ)``.
 
-    This is the training objective's GMM part (paper eq. 5–7) with a fused backward pass.
+    The GMM part of the training objective (paper eq. 5–7), with a fused backward pass.
 
     Parameters
     ----------
@@ -226,18 +224,15 @@ def batch_energy_and_penalty(
         Estimation-network output before the softmax.
     jitter : float
         Diagonal jitter of every covariance.
-    penalty_dims : int, optional
-        Penalise ``1/Σ_jj`` for the first ``penalty_dims`` latent dimensions only (default: all).
 
     Returns
     -------
     (Tensor, Tensor)
-        Scalars: mean sample energy and covariance-diagonal penalty.
+        Scalars: the mean sample energy and the covariance-diagonal penalty.
 
     Raises
     ------
     CholeskyError
         If a covariance does not factorise.
     """
-    dims = z.shape[1] if penalty_dims is None else penalty_dims
-    return _BatchGMMLoss.apply(z, logits, jitter, dims)
+    return _BatchGMMLoss.apply(z, logits, jitter)

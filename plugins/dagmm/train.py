@@ -66,8 +66,6 @@ class DAGMMObjective:
     lambda_cov_diag: float
     cov_jitter: float
     recon_reduction: str = "sum"
-    detach_features: bool = False
-    penalize: str = "all"
     #: Weight of both GMM terms, scheduled by the caller (energy warm-up); 1.0 = as configured.
     gmm_weight: float = 1.0
 
@@ -76,15 +74,9 @@ class DAGMMObjective:
         recon = out.err_sq.mean()
         if self.recon_reduction == "mean":
             recon = recon / x.shape[1]
-        z = out.z.double()  # (N, D)
-        if self.detach_features:
-            z = torch.cat([z[:, :-2], z[:, -2:].detach()], dim=1)  # (N, D)
         try:
             energy, cov_diag = batch_energy_and_penalty(
-                z,
-                out.logits.double(),
-                jitter=self.cov_jitter,
-                penalty_dims=z.shape[1] - 2 if self.penalize == "code" else None,
+                out.z.double(), out.logits.double(), jitter=self.cov_jitter
             )
         except CholeskyError as exc:
             raise NumericalFailure(str(exc), component=exc.component) from None
