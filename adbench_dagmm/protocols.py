@@ -101,9 +101,9 @@ class Protocol:
                 f"dataset {dataset.name!r}: the {self.name!r} test set of seed {seed} does not hold "
                 "both classes; the dataset has too few rows or anomalies for this protocol."
             )
-        # fancy indexing copies, so the in-place scaling below never touches dataset.X
-        X_train = np.asarray(dataset.X[fit_index])
-        X_test = np.asarray(dataset.X[test_index])
+        # copies (block by block), so the in-place scaling below never touches dataset.X
+        X_train = dataset.take(fit_index)
+        X_test = dataset.take(test_index)
         columns = (
             np.flatnonzero(dataset.continuous)
             if self.scale_columns == "continuous"

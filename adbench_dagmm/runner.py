@@ -88,14 +88,37 @@ def make_dataset(registry: Registry, spec: str, options: dict[str, Any] | None =
 def _load(spec: str, options_json: str, plugins_dir: str | None, data_dir: str | None) -> Dataset:
     set_data_dir(data_dir)
     dataset = make_dataset(registry_for(plugins_dir), spec, json.loads(options_json))
-    return dataset.load().validate()
+    dataset = dataset.load().validate()
+    dataset.release_pages()  # validation touched every page; splits fault back what they need
+    return dataset
 
 
-@lru_cache(maxsize=1)
-def _split(spec: str, options_json: str, plugins_dir: str | None, data_dir: str | None,
-           protocol: str, seed: int):  # type: ignore[no-untyped-def]
-    dataset = _load(spec, options_json, plugins_dir, data_dir)
-    return registry_for(plugins_dir).protocol(protocol)().split(dataset, seed)
+class _LastSplit:
+    """The split of the last (dataset, protocol, seed), reused by every detector of that seed.
+
+    Unlike ``lru_cache(maxsize=1)``, the previous split is dropped *before* the next one is
+    made, so two splits of a large dataset (~210 MB each for KDD99) never coexist.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[Any, ...] | None = None
+        self._value: Any = None
+
+    def __call__(self, spec: str, options_json: str, plugins_dir: str | None,
+                 data_dir: str | None, protocol: str, seed: int) -> Any:
+        key = (spec, options_json, plugins_dir, data_dir, protocol, seed)
+        if key != self._key:
+            self.cache_clear()
+            dataset = _load(spec, options_json, plugins_dir, data_dir)
+            self._value = registry_for(plugins_dir).protocol(protocol)().split(dataset, seed)
+            self._key = key
+        return self._value
+
+    def cache_clear(self) -> None:
+        self._key = self._value = None
+
+
+_split = _LastSplit()
 
 
 def load_dataset(config: RunConfig) -> Dataset:

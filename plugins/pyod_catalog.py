@@ -125,9 +125,13 @@ def pyod_parameters(spec: Spec) -> tuple[inspect.Parameter, ...]:
     """The PyOD class's ``__init__`` parameters (without ``self``), defaults included.
 
     Read from the source with ``ast`` when every default is a literal (no import: no torch); a
-    class defined elsewhere or with a computed default is imported and inspected instead.
+    class defined elsewhere or with a computed default is imported and inspected instead,
+    except one that can never run here (:data:`STATIC_UNAVAILABLE`): importing PyOD for it would
+    cost every ``adb`` command ~200 MB.
     """
     params = _parameters_from_source(spec)
+    if params is None and spec.pyod_name in STATIC_UNAVAILABLE:
+        return ()
     if params is None:
         try:
             init = import_class(spec).__init__
@@ -138,14 +142,35 @@ def pyod_parameters(spec: Spec) -> tuple[inspect.Parameter, ...]:
     return params
 
 
-def _parameters_from_source(spec: Spec) -> tuple[inspect.Parameter, ...] | None:
+def module_source(module: str) -> Path | None:
+    """The ``.py`` file of a dotted module name, found without importing anything.
+
+    ``importlib.util.find_spec("pyod.models.knn")`` would import ``pyod`` and ``pyod.models``
+    (and with them scikit-learn, pandas, scipy and numba: ~200 MB and a second of start-up),
+    so only the top-level package is located and the rest of the path is walked on disk.
+    """
+    top, *rest = module.split(".")
     try:
-        found = importlib.util.find_spec(spec.module)
+        found = importlib.util.find_spec(top)
     except (ImportError, ValueError):
         return None
-    if found is None or found.origin is None or not found.origin.endswith(".py"):
+    if found is None:
         return None
-    tree = ast.parse(Path(found.origin).read_text(encoding="utf-8"))
+    if not rest:
+        return Path(found.origin) if found.origin and found.origin.endswith(".py") else None
+    for location in found.submodule_search_locations or ():
+        base = Path(location).joinpath(*rest)
+        for candidate in (base.parent / f"{base.name}.py", base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _parameters_from_source(spec: Spec) -> tuple[inspect.Parameter, ...] | None:
+    source = module_source(spec.module)
+    if source is None:
+        return None
+    tree = ast.parse(source.read_text(encoding="utf-8"))
     cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == spec.pyod_name), None)
     init = cls and next(
         (n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)

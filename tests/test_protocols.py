@@ -100,3 +100,35 @@ def test_top_fraction_flags_the_highest_scores() -> None:
     s = rng.random(10_000)
     assert top_fraction(s, 0.1969).sum() == round(0.1969 * 10_000)
     np.testing.assert_array_equal(top_fraction(s, 0.25), s > np.percentile(s, 75, method="lower"))
+
+
+def test_split_of_a_memory_mapped_dataset_equals_in_memory_and_releases_pages(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The split gathers rows block by block and drops the mapped pages it has copied: the
+    values are those of the in-memory dataset, and the map's pages leave resident memory."""
+    psutil = pytest.importorskip("psutil")
+    rng = np.random.default_rng(3)
+    n, d = 60_000, 128  # 30 MB of float32
+    X = rng.random((n, d), dtype=np.float32)
+    y = (rng.random(n) < 0.2).astype(np.int8)
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="c")
+    cat = np.zeros(d, dtype=bool)
+    memory = Dataset(X=X, y=y, name="m", categorical=cat)
+    onmap = Dataset(X=mapped, y=y, name="m", categorical=cat)
+    for seed in (0, 1):
+        a, b = Zong2018Protocol().split(memory, seed), Zong2018Protocol().split(onmap, seed)
+        np.testing.assert_array_equal(a.X_train, b.X_train)
+        np.testing.assert_array_equal(a.X_test, b.X_test)
+    np.testing.assert_array_equal(np.asarray(mapped), X)  # never written to
+
+    proc = psutil.Process()
+    if not hasattr(proc.memory_full_info(), "shared"):
+        pytest.skip("this platform reports no shared (file-backed) resident memory")
+    assert float(np.asarray(mapped).sum()) > 0  # touch every page
+    touched = proc.memory_info().shared
+    onmap.release_pages()
+    released = proc.memory_info().shared
+    assert touched - released > 20 * 2**20, (touched, released)  # ~30 MB of file pages dropped
+    np.testing.assert_array_equal(onmap.take(np.arange(0, n, 7)), X[::7])
+    onmap.release_pages(100, 200)  # a row range, not page-aligned: no error, values unchanged
+    np.testing.assert_array_equal(np.asarray(mapped), X)

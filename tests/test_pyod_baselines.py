@@ -406,3 +406,24 @@ def test_wrapper_class_is_importable_by_qualname():
     for cls in pb.DETECTORS.values():
         assert getattr(pb, cls.__qualname__) is cls and cls.__module__ == pb.__name__
     assert inspect.signature(pb.IForestDetector.__init__).parameters["random_state"].default is None
+
+
+def test_building_the_registry_imports_no_pyod():
+    """Listing ~40 PyOD detectors reads their sources: importing PyOD would pull in scikit-learn,
+    pandas, scipy and numba (~200 MB in every run and worker), for nothing."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from adbench_dagmm.registry import build_registry; r = build_registry(); "
+            "assert 'knn' in r.entries['detector']; "
+            "print(sorted(m for m in ('pyod', 'sklearn', 'pandas', 'scipy', 'numba', 'torch') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_module_source_finds_files_without_importing(tmp_path):
+    assert catalog.module_source("pyod.models.knn").name == "knn.py"
+    assert catalog.module_source("pyod.models").name == "__init__.py"
+    assert catalog.module_source("pyod.models.does_not_exist") is None
+    assert catalog.module_source("no_such_package_anywhere.x") is None
