@@ -37,7 +37,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from adb_datasets.kddcup99 import KDDCup99Dataset
 from adb_plugins.dagmm import DAGMMDetector
 from adb_plugins.dagmm.model import DAGMM
-from adb_plugins.dagmm.train import DAGMMObjective, train
+from adb_plugins.dagmm.train import DAGMMObjective, FlatAdam, train
 from adbench_dagmm.dataset import set_data_dir
 from adbench_dagmm.metrics import compute_metrics
 from adbench_dagmm.protocols import Zong2018Protocol
@@ -47,6 +47,16 @@ MARKS = (1, 5, 20, 50, 200)
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def rss_mb() -> float:
+    """Current resident set size (Linux /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/status") as f:
+            fields = dict(line.split(":", 1) for line in f)
+        return int(fields["VmRSS"].split()[0]) / 1024.0
+    except (OSError, KeyError, ValueError):
+        return 0.0
 
 
 # -- the plain reference loop (what a typical reimplementation does) ---------------------------
@@ -151,7 +161,7 @@ def our_epoch_runner(x: torch.Tensor, seed: int):  # type: ignore[no-untyped-def
     objective = DAGMMObjective(lambda_energy=cfg["lambda_energy"],
                                lambda_cov_diag=cfg["lambda_cov_diag"],
                                cov_jitter=cfg["cov_jitter"])
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"], fused=True)
+    optimizer = FlatAdam(model.parameters(), lr=cfg["lr"])
     generator = torch.Generator().manual_seed(seed)
 
     def run() -> None:
@@ -199,11 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     t_load = time.perf_counter() - t_start
     print(f"\n== 1. {len(args.seeds)}-seed sweep, defaults + preset='kddcup' (zong2018)")
     print(f"load {t_load:.1f} s ({dataset.X.shape[0]} x {dataset.X.shape[1]}, "
-          f"{dataset.X.dtype})")
+          f"{dataset.X.dtype}); RSS {rss_mb():.0f} MB")
     rows = []
     if "sweep" not in args.skip:
         for seed in args.seeds:
             split = protocol.split(dataset, seed)
+            rss_split = rss_mb()
             t = time.perf_counter()
             det = DAGMMDetector(preset="kddcup", random_state=seed).fit(split.X_train)
             t_fit = time.perf_counter() - t
@@ -213,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             h = det.history_
             rows.append(m)
             print(f"seed {seed}: {fmt(m)}  fit {t_fit:.1f} s + score {t_all - t_fit:.1f} s  "
-                  f"(epochs {h['epochs_run']}, best {h['best_epoch']}, {h['stop_reason']})",
+                  f"(epochs {h['epochs_run']}, best {h['best_epoch']}, {h['stop_reason']}; "
+                  f"RSS {rss_split:.0f} MB after the split, {rss_mb():.0f} MB after scoring)",
                   flush=True)
             del split, det
         f1 = np.array([r["f1"] for r in rows])
@@ -234,18 +246,18 @@ def main(argv: list[str] | None = None) -> int:
         loader = DataLoader(TensorDataset(x_train), batch_size=1024, shuffle=True)
         ours = our_epoch_runner(x_train, 0)
         threads = torch.get_num_threads()
-        results: dict[str, float] = {}
-        for _ in range(args.repeats):  # alternate, so that machine load hits both alike
-            for name, fn, n_threads in (("plain", lambda: plain_epoch(plain, plain_opt, loader),
-                                         threads),
-                                        ("plain_1thread",
-                                         lambda: plain_epoch(plain, plain_opt, loader), 1),
-                                        ("ours", ours, 1)):
+        variants = {
+            "plain": (lambda: plain_epoch(plain, plain_opt, loader), threads),
+            "plain_1thread": (lambda: plain_epoch(plain, plain_opt, loader), 1),
+            "ours": (ours, 1),
+        }
+        results: dict[str, list[float]] = {name: [] for name in variants}
+        for _ in range(args.repeats):  # alternate, so that machine load hits all alike
+            for name, (fn, n_threads) in variants.items():
                 torch.set_num_threads(n_threads)
-                results.setdefault(name, [])  # type: ignore[arg-type]
-                results[name].append(median_seconds(fn, 1))  # type: ignore[attr-defined]
+                results[name].append(median_seconds(fn, 1))
         torch.set_num_threads(threads)
-        med = {k: statistics.median(v) for k, v in results.items()}  # type: ignore[arg-type]
+        med = {k: statistics.median(v) for k, v in results.items()}
         best_plain = min(med["plain"], med["plain_1thread"])
         n = len(x_train)
         print(f"plain loop ({threads} threads): {med['plain']:.3f} s/epoch "

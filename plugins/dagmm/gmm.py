@@ -5,9 +5,13 @@ nil, while float32 cannot represent a useful diagonal jitter next to covariances
 classic ``1e-12`` jitter of public reimplementations is below float32's resolution and does
 nothing).  The functions take dtype and device from their inputs and never move data.
 
-Responsibilities arrive as *log* responsibilities (``log_softmax`` of the estimation network's
-logits): the mixture weights are then computed as ``logsumexp``, so a component whose weight
-underflows to zero still has a finite ``log φ`` and a finite gradient.
+Two paths compute the same mixture.  :func:`gmm_params` + :func:`sample_energy` (+
+:func:`cov_diag_penalty`) are plain autograd code: the reference, and what scoring uses (GMM fitted
+once on all training rows, energies of any rows).  :func:`batch_energy_and_penalty` is the
+training objective's GMM part with a hand-written backward pass, several times cheaper per step;
+the tests hold it to the reference with ``gradcheck``.  Mixture weights come from log
+responsibilities or logits via ``logsumexp``/softmax, so a component whose weight underflows to
+zero keeps a finite ``log φ`` and finite gradients.
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ class CholeskyError(RuntimeError):
         self.jitter = jitter
 
 
-def gmm_params(z: Tensor, log_gamma: Tensor, *, jitter: float) -> GMMParams:
+def gmm_params(
+    z: Tensor, log_gamma: Tensor, *, jitter: float, chunk_rows: int = 65536
+) -> GMMParams:
     """Estimate mixture weights, means and covariances from soft assignments (eq. 5).
 
     Parameters
@@ -55,6 +61,8 @@ def gmm_params(z: Tensor, log_gamma: Tensor, *, jitter: float) -> GMMParams:
         Log responsibilities, ``log_softmax`` of the estimation network's output.
     jitter : float
         Added to every covariance diagonal; must be > 0 for a guaranteed factorisation.
+    chunk_rows : int
+        Rows per step of the covariance accumulation (bounds memory, not the result).
 
     Returns
     -------
@@ -74,9 +82,12 @@ def gmm_params(z: Tensor, log_gamma: Tensor, *, jitter: float) -> GMMParams:
     # covariances are convex combinations and never divide by an underflowed sum.
     w = torch.softmax(log_gamma, dim=0)  # (N, K)
     mu = w.T @ z  # (K, D)
-    diff = z.unsqueeze(0) - mu.unsqueeze(1)  # (K, N, D)
-    # Centred two-pass covariance as a batched Gram matrix: no (N, K, D, D) intermediate.
-    cov = (diff * w.T.unsqueeze(-1)).transpose(1, 2) @ diff  # (K, D, D)
+    # Centred two-pass covariance as batched Gram matrices, in row chunks so that the (K, N, D)
+    # deviations of a whole training set never exist at once.
+    cov = torch.zeros(mu.shape[0], z.shape[1], z.shape[1], dtype=z.dtype, device=z.device)
+    for z_part, w_part in zip(torch.split(z, chunk_rows), torch.split(w, chunk_rows)):
+        diff = z_part.unsqueeze(0) - mu.unsqueeze(1)  # (K, n, D)
+        cov = cov + (diff * w_part.T.unsqueeze(-1)).transpose(1, 2) @ diff  # (K, D, D)
     cov = add_jitter(cov, jitter)
     chol = cholesky(cov, jitter=jitter)
     return GMMParams(log_phi=log_phi, mu=mu, cov=cov, chol=chol)

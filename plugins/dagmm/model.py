@@ -13,10 +13,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-#: Where ``layer_norm`` puts LayerNorm in the compression network.
-LAYER_NORM_CHOICES = ("none", "input", "hidden", "all")
-#: Weight-initialisation schemes (``"torch"`` is PyTorch's default, as in the paper's code).
-INIT_CHOICES = ("xavier", "torch")
+from .presets import INIT_CHOICES, LAYER_NORM_CHOICES
+
 
 
 class DAGMMOutput(NamedTuple):
@@ -25,7 +23,7 @@ class DAGMMOutput(NamedTuple):
     z_c: Tensor  # (N, latent_dim) low-dimensional code
     x_hat: Tensor  # (N, n_features) reconstruction
     err_sq: Tensor  # (N,) squared reconstruction error ||x - x_hat||², reused by the loss
-    z: Tensor  # (N, latent_dim + 2) [z_c, relative distance, cosine similarity]
+    z: Tensor  # (N, latent_dim + 2) [z_c, relative distance, cosine], a view of a (D, N) tensor
     logits: Tensor  # (N, n_gmm) estimation network output before softmax
 
 
@@ -227,8 +225,8 @@ def init_weights(model: nn.Module, scheme: str, *, generator: torch.Generator | 
     """Re-initialise every ``nn.Linear`` in ``model``.
 
     ``"xavier"`` draws weights from Glorot's uniform distribution with tanh's gain (5/3) and zeroes
-    the biases, which keeps tanh units out of saturation at the start; ``"torch"`` keeps PyTorch's
-    default (Kaiming-uniform with a = sqrt(5)), i.e. what the paper's code did.
+    the biases; ``"torch"`` keeps PyTorch's default (uniform in +-1/sqrt(fan_in), about a third
+    of Xavier's scale here), drawn from the global RNG, which the detector seeds and forks.
     """
     if scheme not in INIT_CHOICES:
         raise ValueError(f"init must be one of {INIT_CHOICES}, got {scheme!r}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,14 +26,12 @@ from torch import Tensor, nn
 from .gmm import CholeskyError, batch_energy_and_penalty
 from .model import DAGMM, DAGMMOutput
 
-#: Quantities the early-stopping rule may monitor on the validation rows.
-MONITOR_CHOICES = ("loss", "recon", "energy")
 
 
 class NumericalFailure(RuntimeError):
     """Raised inside a step when a value is not finite; ``component`` is set for Cholesky."""
 
-    def __init__(self, what: str, *, component: int | None = None, batch: int = 0) -> None:
+    def __init__(self, what: str, *, component: int | None = None, batch: int | None = 0) -> None:
         super().__init__(what)
         self.what = what
         self.component = component
@@ -43,8 +41,9 @@ class NumericalFailure(RuntimeError):
 class TrainingFailure(RuntimeError):
     """Training could not recover from a numerical failure; carries where it happened."""
 
-    def __init__(self, what: str, *, epoch: int, batch: int, component: int | None) -> None:
-        where = f"epoch {epoch}, batch {batch}"
+    def __init__(self, what: str, *, epoch: int, batch: int | None, component: int | None) -> None:
+        # batch None: the failure happened on the validation rows after the epoch's last batch.
+        where = f"epoch {epoch}, " + ("validation" if batch is None else f"batch {batch}")
         if component is not None:
             where += f", GMM component {component}"
         super().__init__(f"{what} at {where}")
@@ -86,6 +85,62 @@ class DAGMMObjective:
 
     def __call__(self, model: DAGMM, x: Tensor) -> dict[str, Tensor]:
         return self.terms(model(x), x)
+
+
+class FlatAdam:
+    """Adam (Kingma & Ba) over parameters that are views of one flat buffer.
+
+    Same update as ``torch.optim.Adam`` without weight decay or amsgrad (checked in the tests),
+    as one gather and six in-place operations on one tensor per step.  Written because
+    constructing any ``torch.optim`` optimiser imports ``torch._dynamo``: +73 MB of resident
+    memory and about a second of start-up on 2 cores (torch 2.13), a tenth of the memory budget
+    of a KDD run; it is also ~0.3 ms per step faster than the fused torch Adam here.
+    Construction re-points every parameter into the flat buffer, so the model must already be
+    on its device; ``param_groups[0]["lr"]`` can be rescheduled like a torch optimiser's.
+    """
+
+    def __init__(self, params: Iterable[nn.Parameter], *, lr: float,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        self.params = list(params)
+        with torch.no_grad():
+            self.flat = torch.cat([p.detach().reshape(-1) for p in self.params])  # (P,)
+        offset = 0
+        for p in self.params:
+            n = p.numel()
+            p.data = self.flat[offset : offset + n].view_as(p)
+            offset += n
+        self.exp_avg = torch.zeros_like(self.flat)
+        self.exp_avg_sq = torch.zeros_like(self.flat)
+        self.steps = 0
+        self.param_groups = [{"lr": lr, "betas": betas, "eps": eps}]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        # None rather than zeros: autograd then hands over each new gradient without an add.
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        group = self.param_groups[0]
+        beta1, beta2 = group["betas"]
+        self.steps += 1
+        grad = torch.cat([p.grad.reshape(-1) for p in self.params])  # (P,)
+        self.exp_avg.lerp_(grad, 1.0 - beta1)
+        self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
+        bias1, bias2 = 1.0 - beta1**self.steps, 1.0 - beta2**self.steps
+        denom = (self.exp_avg_sq.sqrt() / math.sqrt(bias2)).add_(group["eps"])
+        self.flat.addcdiv_(self.exp_avg, denom, value=-group["lr"] / bias1)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps, "exp_avg": self.exp_avg.clone(),
+                "exp_avg_sq": self.exp_avg_sq.clone(),
+                "param_groups": copy.deepcopy(self.param_groups)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.steps = state["steps"]
+        self.exp_avg.copy_(state["exp_avg"])
+        self.exp_avg_sq.copy_(state["exp_avg_sq"])
+        self.param_groups = copy.deepcopy(state["param_groups"])
 
 
 def _snapshot(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
@@ -200,7 +255,7 @@ def train(
             on_epoch_start(epoch + 1)
         model.train()
         perm = rows[torch.randperm(n, generator=generator).to(rows.device)]
-        sums: dict[str, Tensor] = {}
+        sums: Tensor | None = None
         try:
             for b, idx in enumerate(torch.tensor_split(perm, n_batches)):
                 xb = x_train.index_select(0, idx)  # (B, F)
@@ -216,11 +271,19 @@ def train(
                 if grad_clip:
                     nn.utils.clip_grad_norm_(model.parameters(), grad_clip, foreach=True)
                 optimizer.step()
-                for key, value in terms.items():
-                    # Row-weighted sums, so the epoch mean is over rows, not batches.
-                    sums[key] = sums.get(key, 0.0) + value.detach() * xb.shape[0]
+                # Row-weighted sums of all terms in one tensor: the epoch mean is over rows.
+                part = torch.stack([t.detach() for t in terms.values()]) * xb.shape[0]
+                sums = part if sums is None else sums + part
             if not _all_finite(model):
                 raise NumericalFailure("non-finite weights", batch=n_batches)
+            model.eval()
+            try:
+                val = validate(model) if validate is not None else {}
+            except NumericalFailure as exc:
+                exc.batch = None  # it happened on the validation rows
+                raise
+            if not all(math.isfinite(v) for v in val.values()):
+                raise NumericalFailure("non-finite validation loss", batch=None)
         except NumericalFailure as exc:
             model.load_state_dict(good["model"])
             optimizer.load_state_dict(good["optimizer"])
@@ -234,13 +297,12 @@ def train(
         if lr_decay != 1.0 and epoch >= lr_decay_start:
             for group in optimizer.param_groups:
                 group["lr"] *= lr_decay
-        model.eval()
         history["epoch"].append(epoch)
-        for key, value in sums.items():
-            history.setdefault(key, []).append(float(value) / n)
-        if validate is not None:
-            for key, value in validate(model).items():
-                history.setdefault(f"val_{key}", []).append(value)
+        assert sums is not None
+        for key, value in zip(terms, sums.tolist()):
+            history.setdefault(key, []).append(value / n)
+        for key, value in val.items():
+            history.setdefault(f"val_{key}", []).append(value)
         history["seconds"].append(round(time.perf_counter() - t_epoch, 4))
         good = _snapshot(model, optimizer)
         for callback in callbacks:
