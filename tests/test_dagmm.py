@@ -287,6 +287,54 @@ def test_non_finite_loss_is_unrecoverable_without_a_remedy() -> None:
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
+@pytest.mark.parametrize("latent_dim, hidden, recon, dropout, weight", [
+    (1, [60, 30, 10], "sum", 0.5, 1.0),  # the KDDCUP network
+    (2, [10], "mean", 0.0, 0.3),  # Arrhythmia's shape, no dropout, warm-up weight
+    (1, [12, 4], "sum", 0.5, 0.0),  # Thyroid's shape, GMM terms off (first warm-up epoch)
+])
+def test_fused_step_equals_autograd(latent_dim, hidden, recon, dropout, weight) -> None:
+    """The hand-written backward pass (.fused) gives autograd's loss terms and gradients."""
+    from adb_plugins.dagmm import fused
+    from adb_plugins.dagmm.train import DAGMMObjective
+
+    torch.manual_seed(0)
+    x = torch.rand(300, 20)
+    x[0] = 0.0  # an all-zero row: the clamped norm
+    model = DAGMM(n_features=20, hidden=hidden, latent_dim=latent_dim, n_gmm=3,
+                  dropout=dropout).train()
+    assert fused.supports(model)
+    objective = DAGMMObjective(lambda_energy=0.1, lambda_cov_diag=0.005, cov_jitter=1e-6,
+                               recon_reduction=recon, gmm_weight=weight)
+    torch.manual_seed(1)  # the same dropout mask on both paths
+    expected = objective(model, x)
+    expected["loss"].backward()
+    grads = {k: p.grad.clone() for k, p in model.named_parameters()}
+    for p in model.parameters():
+        p.grad = None
+    torch.manual_seed(1)
+    got = objective.loss_and_grads(model, x)
+    assert got.keys() == expected.keys()
+    for key in expected:
+        torch.testing.assert_close(got[key], expected[key].detach(), rtol=1e-6, atol=1e-7)
+    for key, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, grads[key], rtol=1e-5, atol=1e-7, msg=key)
+
+
+def test_fused_step_is_used_only_where_it_applies(synthetic, monkeypatch) -> None:
+    from adb_plugins.dagmm import fused
+    from adb_plugins.dagmm.train import DAGMMObjective
+
+    for layer_norm in ("input", "hidden", "all"):
+        model = DAGMM(n_features=6, hidden=[4], latent_dim=1, n_gmm=2, layer_norm=layer_norm)
+        assert not fused.supports(model)
+    # Training end to end through either path gives the same detector, to float rounding.
+    X_train, X_test, _ = synthetic
+    scores = DAGMMDetector(random_state=0, **FAST).fit(X_train).decision_function(X_test)
+    monkeypatch.setattr(DAGMMObjective, "fused", False)
+    reference = DAGMMDetector(random_state=0, **FAST).fit(X_train).decision_function(X_test)
+    np.testing.assert_allclose(scores, reference, rtol=1e-4, atol=1e-4)
+
+
 def test_flat_adam_matches_torch_adam() -> None:
     import copy
 
@@ -497,18 +545,17 @@ def test_save_and_load_round_trip(synthetic, tmp_path) -> None:
 
 # -- numerical failures at the detector level --------------------------------------------------
 def test_a_failed_cholesky_is_recovered_by_raising_the_jitter(synthetic, monkeypatch) -> None:
-    import adb_plugins.dagmm.train as train_module
-
-    real = train_module.batch_energy_and_penalty
+    # Patched where both training paths (autograd and fused) factorise the batch covariances.
+    real = gmm._BatchGMMLoss.forward
     calls = {"n": 0}
 
-    def fails_once(z, logits, *, jitter):
+    def fails_once(ctx, z, logits, jitter):
         calls["n"] += 1
         if calls["n"] == 3:
             raise gmm.CholeskyError(1, jitter)
-        return real(z, logits, jitter=jitter)
+        return real(ctx, z, logits, jitter)
 
-    monkeypatch.setattr(train_module, "batch_energy_and_penalty", fails_once)
+    monkeypatch.setattr(gmm._BatchGMMLoss, "forward", staticmethod(fails_once))
     det = DAGMMDetector(random_state=0, cov_jitter=1e-6, **FAST).fit(synthetic[0])
     assert det.history_["recoveries"] == [
         {"epoch": 1, "batch": 3, "component": 1,
@@ -519,12 +566,10 @@ def test_a_failed_cholesky_is_recovered_by_raising_the_jitter(synthetic, monkeyp
 
 
 def test_an_unrecoverable_failure_names_epoch_batch_and_component(synthetic, monkeypatch) -> None:
-    import adb_plugins.dagmm.train as train_module
-
-    def always_fails(z, logits, *, jitter):
+    def always_fails(ctx, z, logits, jitter):
         raise gmm.CholeskyError(2, jitter)
 
-    monkeypatch.setattr(train_module, "batch_energy_and_penalty", always_fails)
+    monkeypatch.setattr(gmm._BatchGMMLoss, "forward", staticmethod(always_fails))
     det = DAGMMDetector(random_state=0, **FAST)
     with pytest.raises(TrainingError, match=r"epoch 1, batch 1, GMM component 2.*cov_jitter"):
         det.fit(synthetic[0])

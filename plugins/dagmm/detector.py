@@ -153,18 +153,20 @@ class DAGMMDetector(BaseDetector):
       was not needed (no non-finite step in any run).  The relative distance cannot blow up on
       KDD (three one-hot ones per row, ||x|| >= sqrt(3)); elsewhere ||x|| is clamped at 1e-6.
 
-    **Speed** (one KDD training step, batch 1024, 1 thread: 5.5 ms -> 3.2 ms).  The training
-    rows stay in one tensor (``randperm`` + ``index_select``, no DataLoader).  Three custom
-    autograd functions replace generic graphs whose cost was dispatch, not arithmetic: the
-    reconstruction features (three passes over the batch in the backward pass instead of ten),
-    the estimation network, and the batch GMM loss (closed-form backward through phi, mu and
-    Sigma, laid out batch-last: reductions over a size-3 or size-4 inner dimension were 10-20x
-    slower); each is checked against autograd with ``gradcheck``.  Adam runs on one flat buffer
-    (:class:`~adb_plugins.dagmm.train.FlatAdam`; ``torch.optim`` also costs 73 MB by importing
-    ``torch._dynamo``).  One intra-op thread by default: the layers are small, a second thread
-    gained ~15 % on an idle machine and made epochs up to 20x slower on a busy one (OpenMP
-    workers spinning).  ``torch.compile`` took 41 s to compile on 2 cores for no measurable gain
-    per step, so it is not used.
+    **Speed** (one KDD training step, batch 1024, 1 thread: 5.5 ms -> about 3.5 ms, of which
+    the eight linear layers' matrix products are 1.1 ms).  The training rows stay in one tensor
+    (``randperm`` + ``index_select``, no DataLoader).  Three blocks have closed-form backward
+    passes where generic autograd graphs cost dispatch, not arithmetic: the reconstruction
+    features (three passes over the batch instead of ten), the estimation network, and the batch
+    GMM loss (through phi, mu and Sigma, laid out batch-last: reductions over a size-3 or size-4
+    inner dimension were 10-20x slower); each is checked against autograd with ``gradcheck``.
+    For the plain network (no LayerNorm) a training step skips the autograd engine altogether
+    (:mod:`~adb_plugins.dagmm.fused`: the same gradients, ~20 % less time per step).  Adam runs
+    on one flat buffer (:class:`~adb_plugins.dagmm.train.FlatAdam`; ``torch.optim`` also costs
+    73 MB by importing ``torch._dynamo``).  One intra-op thread by default: the layers are small,
+    a second thread gains ~12 % on an idle 2-core machine, but two 2-thread fits side by side on
+    2 cores took 7.7 s per epoch each against 0.65 s with one thread (OpenMP workers spinning).
+    ``torch.compile`` took 41 s to compile on 2 cores for no measurable gain per step.
     """
 
     name = "dagmm"
@@ -270,9 +272,9 @@ class DAGMMDetector(BaseDetector):
     def _threads(self) -> int:
         """Intra-op threads: ``n_threads``, else 1.
 
-        The layers are small (at most 1024 x 118 x 60 products), so a second thread gains ~15 %
+        The layers are small (at most 1024 x 118 x 60 products), so a second thread gains ~12 %
         on an idle 2-core machine, while on a busy one OpenMP's spinning workers made an epoch
-        up to 20x slower (measured); one thread is the robust default.
+        12x slower (measured); one thread is the robust default.
         """
         return 1 if self.n_threads is None else int(self.n_threads)
 

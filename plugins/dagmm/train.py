@@ -18,11 +18,12 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from . import fused
 from .gmm import CholeskyError, batch_energy_and_penalty
 from .model import DAGMM, DAGMMOutput
 
@@ -85,6 +86,23 @@ class DAGMMObjective:
 
     def __call__(self, model: DAGMM, x: Tensor) -> dict[str, Tensor]:
         return self.terms(model(x), x)
+
+    #: Train through :func:`.fused.loss_and_grads` when the model allows it (False: autograd).
+    fused: ClassVar[bool] = True
+
+    def supports_fused(self, model: nn.Module) -> bool:
+        return self.fused and fused.supports(model)
+
+    def loss_and_grads(self, model: DAGMM, x: Tensor) -> dict[str, Tensor]:
+        """:meth:`terms` of batch ``x`` with every parameter's ``.grad`` set, without autograd."""
+        try:
+            return fused.loss_and_grads(
+                model, x, lambda_energy=self.lambda_energy, lambda_cov_diag=self.lambda_cov_diag,
+                gmm_weight=self.gmm_weight, jitter=self.cov_jitter,
+                recon_reduction=self.recon_reduction,
+            )
+        except CholeskyError as exc:
+            raise NumericalFailure(str(exc), component=exc.component) from None
 
 
 class FlatAdam:
@@ -244,6 +262,8 @@ def train(
     history: dict[str, Any] = {"epoch": [], "seconds": []}
     recoveries: list[dict[str, Any]] = []
     early_stopping = patience > 0 and validate is not None
+    supports = getattr(objective, "supports_fused", None)
+    fused_grads = bool(supports is not None and supports(model))
     best_value, best_epoch, best_state = math.inf, 0, None
     good = _snapshot(model, optimizer)  # state at the start of the current epoch
     stop_reason = "max_epochs"
@@ -259,15 +279,19 @@ def train(
         try:
             for b, idx in enumerate(torch.tensor_split(perm, n_batches)):
                 xb = x_train.index_select(0, idx)  # (B, F)
+                optimizer.zero_grad(set_to_none=True)
                 try:
-                    terms = objective(model, xb)
+                    if fused_grads:  # loss and gradients in one pass (see .fused)
+                        terms = objective.loss_and_grads(model, xb)  # type: ignore[attr-defined]
+                    else:
+                        terms = objective(model, xb)
                 except NumericalFailure as exc:
                     exc.batch = b + 1
                     raise
                 if not bool(torch.isfinite(terms["loss"])):
                     raise NumericalFailure("non-finite loss", batch=b + 1)
-                optimizer.zero_grad(set_to_none=True)
-                terms["loss"].backward()
+                if not fused_grads:
+                    terms["loss"].backward()
                 if grad_clip:
                     nn.utils.clip_grad_norm_(model.parameters(), grad_clip, foreach=True)
                 optimizer.step()
