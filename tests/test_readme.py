@@ -50,3 +50,15 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_every_hook_is_documented() -> None:
     for hook in (adb_register_detectors, adb_register_datasets, adb_register_protocols, adb_register_suites):
         assert hook.__name__ in README, hook.__name__
+
+
+def test_dagmm_example_runs(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    block = README.split("<!-- dagmm-example -->", 1)[1]
+    code = re.search(r"```python\n(.*?)```", block, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    namespace = {"X_train": rng.random((600, 118)).astype(np.float32),
+                 "X_test": rng.random((50, 118)).astype(np.float32)}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["scores"].shape == (50,) and np.isfinite(namespace["scores"]).all()
+    assert (tmp_path / "dagmm.pt").is_file()
