@@ -86,8 +86,11 @@ def stored(db: Path) -> dict[str, tuple[str, str]]:
 
 def start_and_wait(command: list[str], db: Path, at_least: int) -> tuple[subprocess.Popen, list[psutil.Process]]:
     """Start the sweep in its own session; return once ``at_least`` runs are stored."""
+    # SIGINT at its default disposition in the child: a shell starts background jobs with SIGINT
+    # ignored, Python then keeps it ignored, and Ctrl-C could not be tested from such a job.
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while len(stored(db)) < at_least:
         if proc.poll() is not None:
