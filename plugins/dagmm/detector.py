@@ -117,6 +117,12 @@ class DAGMMDetector(BaseDetector):
 
     Notes
     -----
+    **Measured** (KDD Cup 99, ``zong2018``, defaults, 2 CPU cores): F1 0.947 +- 0.004 over
+    seeds 0-4 (lowest 0.941) and 0.947 +- 0.005 over seeds 0-14 (lowest 0.937), ROC AUC >=
+    0.994, no numerical failure; about 14 s to fit and 0.3 s to score 247,011 rows per seed.
+    The paper reports F1 0.9369.  F1 after 1 / 5 / 20 / 50 / 200 epochs (seed 0): 0.921 /
+    0.933 / 0.952 / 0.945 / 0.945 (``benchmarks/bench_dagmm.py``).
+
     **The default recipe and why** (KDD Cup 99, ``zong2018``, F1 at the top-rho threshold; all
     measured in this project):
 
