@@ -25,13 +25,21 @@ def fmt(mean: float, std: float, digits: int = 3, sep: str = " ± ") -> str:
     return f"{mean:.{digits}f}{sep}{std:.{digits}f}"
 
 
-def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One record per (detector, dataset, protocol): run counts and mean/std of each metric."""
+def group_runs(rows: Iterable[dict[str, Any]], *, ok_only: bool = False
+               ) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    """Runs by (detector, dataset, protocol), groups in first-seen order; ``ok_only`` keeps the
+    runs whose status is ``ok``."""
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault((row["detector"], row["dataset"], row["protocol"]), []).append(row)
+        if not ok_only or row["status"] == "ok":
+            groups.setdefault((row["detector"], row["dataset"], row["protocol"]), []).append(row)
+    return groups
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per (detector, dataset, protocol): run counts and mean/std of each metric."""
     out = []
-    for (detector, dataset, protocol), runs in groups.items():
+    for (detector, dataset, protocol), runs in group_runs(rows).items():
         ok = [r for r in runs if r["status"] == "ok"]
         record: dict[str, Any] = {
             "detector": detector, "dataset": dataset, "protocol": protocol,

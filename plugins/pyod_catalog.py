@@ -87,13 +87,10 @@ def registry_name(pyod_name: str) -> str:
 @lru_cache(maxsize=1)
 def catalog() -> tuple[Spec, ...]:
     """Every tabular detector PyOD ships, in PyOD's order (its knowledge base), else a fallback."""
-    try:
-        spec = importlib.util.find_spec("pyod")
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or spec.origin is None:
+    package = module_source("pyod")  # pyod/__init__.py, found without importing PyOD
+    if package is None:
         return ()
-    return read_catalog(Path(spec.origin).parent / "utils" / "knowledge" / "algorithms.json")
+    return read_catalog(package.parent / "utils" / "knowledge" / "algorithms.json")
 
 
 def read_catalog(kb: Path) -> tuple[Spec, ...]:

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence
 
 from ..errors import UsageError
 from ..results import Store
-from ..summary import mean_std, summarize
+from ..summary import group_runs, mean_std, summarize
 from . import plots
 from .document import Document, FigureBlock, Heading, Para, TableBlock, to_latex, to_markdown
 from .html import to_html
@@ -140,10 +140,7 @@ def _none_if_empty(values: Sequence[str] | None) -> list[str] | None:
 def enrich(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
     """Add CIs, precision@n, fit/score seconds and data sizes to the summary records."""
     add_intervals(summary, rows, DETAIL_METRICS)
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for row in rows:
-        if row["status"] == "ok":
-            groups.setdefault((row["detector"], row["dataset"], row["protocol"]), []).append(row)
+    groups = group_runs(rows, ok_only=True)
     for rec in summary:
         ok = groups.get((rec["detector"], rec["dataset"], rec["protocol"]), [])
         for key in ("fit_seconds", "score_seconds", "n_train", "n_test", "n_features"):

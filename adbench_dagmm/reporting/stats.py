@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..summary import mean_std
+from ..summary import group_runs, mean_std
 
 #: Metrics a report can rank detectors on (higher is better for every one of them).
 RANK_METRICS = ("f1", "roc_auc", "average_precision", "precision", "recall", "precision_at_n")
@@ -237,10 +237,7 @@ def paper_verdicts(summary: list[dict[str, Any]]) -> list[PaperVerdict]:
 def add_intervals(summary: list[dict[str, Any]], rows: list[dict[str, Any]],
                   metrics: Iterable[str]) -> None:
     """Add ``<metric>_ci`` (95 % CI) and missing metrics (e.g. precision_at_n) to each record."""
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for row in rows:
-        if row["status"] == "ok":
-            groups.setdefault((row["detector"], row["dataset"], row["protocol"]), []).append(row)
+    groups = group_runs(rows, ok_only=True)
     for rec in summary:
         ok = groups.get((rec["detector"], rec["dataset"], rec["protocol"]), [])
         for metric in metrics:
