@@ -93,8 +93,9 @@ class DAGMMObjective:
     def supports_fused(self, model: nn.Module) -> bool:
         return self.fused and fused.supports(model)
 
-    def loss_and_grads(self, model: DAGMM, x: Tensor) -> dict[str, Tensor]:
-        """:meth:`terms` of batch ``x`` with every parameter's ``.grad`` set, without autograd."""
+    def loss_and_grads(self, model: DAGMM, x: Tensor) -> dict[str, Tensor | float]:
+        """:meth:`terms` of batch ``x`` (floats on CPU) with every parameter's ``.grad`` set,
+        without autograd."""
         try:
             return fused.loss_and_grads(
                 model, x, lambda_energy=self.lambda_energy, lambda_cov_diag=self.lambda_cov_diag,
@@ -169,6 +170,10 @@ def _snapshot(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, A
     }
 
 
+def _is_finite(value: Tensor | float) -> bool:
+    return math.isfinite(value) if isinstance(value, float) else bool(torch.isfinite(value))
+
+
 def _all_finite(model: nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
@@ -202,7 +207,8 @@ def train(
     model : nn.Module
         Trained in place; on return it holds the best checkpoint when early stopping is on.
     objective : callable
-        ``objective(model, x_batch) -> dict`` of scalar tensors with a ``"loss"`` key.
+        ``objective(model, x_batch) -> dict`` of scalars (0-d tensors or floats) with a
+        ``"loss"`` key.
     x_train : Tensor of shape (N, F)
         The data, already on the model's device and dtype.
     rows : Tensor of int64, optional
@@ -275,7 +281,7 @@ def train(
             on_epoch_start(epoch + 1)
         model.train()
         perm = rows[torch.randperm(n, generator=generator).to(rows.device)]
-        sums: Tensor | None = None
+        steps: list[tuple[int, dict[str, Any]]] = []  # (batch size, terms), summed per epoch
         try:
             for b, idx in enumerate(torch.tensor_split(perm, n_batches)):
                 xb = x_train.index_select(0, idx)  # (B, F)
@@ -288,16 +294,15 @@ def train(
                 except NumericalFailure as exc:
                     exc.batch = b + 1
                     raise
-                if not bool(torch.isfinite(terms["loss"])):
+                if not _is_finite(terms["loss"]):
                     raise NumericalFailure("non-finite loss", batch=b + 1)
                 if not fused_grads:
                     terms["loss"].backward()
                 if grad_clip:
                     nn.utils.clip_grad_norm_(model.parameters(), grad_clip, foreach=True)
                 optimizer.step()
-                # Row-weighted sums of all terms in one tensor: the epoch mean is over rows.
-                part = torch.stack([t.detach() for t in terms.values()]) * xb.shape[0]
-                sums = part if sums is None else sums + part
+                steps.append((xb.shape[0], {k: v.detach() if isinstance(v, Tensor) else v
+                                            for k, v in terms.items()}))
             if not _all_finite(model):
                 raise NumericalFailure("non-finite weights", batch=n_batches)
             model.eval()
@@ -322,9 +327,13 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] *= lr_decay
         history["epoch"].append(epoch)
-        assert sums is not None
-        for key, value in zip(terms, sums.tolist()):
-            history.setdefault(key, []).append(value / n)
+        # Row-weighted means of the terms over the epoch (tensors: one stack per epoch).
+        for key in steps[0][1]:
+            values = [t[key] for _, t in steps]
+            if isinstance(values[0], Tensor):
+                values = torch.stack([v.double() for v in values]).tolist()
+            mean = math.fsum(size * v for (size, _), v in zip(steps, values)) / n
+            history.setdefault(key, []).append(mean)
         for key, value in val.items():
             history.setdefault(f"val_{key}", []).append(value)
         history["seconds"].append(round(time.perf_counter() - t_epoch, 4))
