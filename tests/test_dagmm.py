@@ -418,6 +418,37 @@ def test_flat_adam_matches_torch_adam() -> None:
     assert opt_ours.steps == 30
 
 
+def test_flat_adam_gradients_live_in_one_buffer() -> None:
+    """Both training paths leave every gradient in FlatAdam's flat buffer, so a step gathers
+    nothing; the fallback update (where torch._fused_adam_ is missing) agrees with the kernel."""
+    from adb_plugins.dagmm.train import DAGMMObjective, FlatAdam
+
+    objective = DAGMMObjective(lambda_energy=0.1, lambda_cov_diag=0.005, cov_jitter=1e-6)
+    x = torch.rand(64, 8, generator=torch.Generator().manual_seed(1))
+
+    def three_steps(fused_kernel: bool) -> torch.Tensor:
+        torch.manual_seed(0)
+        model = DAGMM(n_features=8, hidden=[6], latent_dim=1, n_gmm=2, dropout=0.0).train()
+        opt = FlatAdam(model.parameters(), lr=1e-3)
+        opt._fused = fused_kernel
+        for use_fused_step in (True, False, True):  # the hand-written step, autograd, again
+            opt.zero_grad()
+            if use_fused_step:
+                objective.loss_and_grads(model, x)
+            else:
+                objective(model, x)["loss"].backward()
+            offset = 0
+            for p in model.parameters():
+                view = opt.grad[offset:offset + p.numel()]
+                assert p.grad.data_ptr() == view.data_ptr() and torch.equal(p.grad.reshape(-1), view)
+                offset += p.numel()
+            assert opt.grad.abs().sum() > 0
+            opt.step()
+        return opt.flat
+
+    torch.testing.assert_close(three_steps(False), three_steps(True), rtol=1e-6, atol=1e-9)
+
+
 # -- the detector ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def synthetic():

@@ -57,6 +57,15 @@ def supports(model: nn.Module) -> bool:
     )
 
 
+def _grad(param: Tensor) -> Tensor:
+    """``param.grad`` to write a gradient into, allocated if missing.  With
+    :class:`~.train.FlatAdam` these are views of its flat gradient buffer, which a write in
+    place keeps (an assignment would detach the parameter from it)."""
+    if param.grad is None:
+        param.grad = torch.empty_like(param)
+    return param.grad
+
+
 def _mlp_forward(layers: list[nn.Linear], x: Tensor) -> list[Tensor]:
     """Activations ``[x, h_1, ..., out]``: tanh after every layer but the last."""
     acts = [x]
@@ -73,8 +82,8 @@ def _mlp_backward(layers: list[nn.Linear], acts: list[Tensor], g: Tensor, *,
         if i < len(layers) - 1:
             g = torch.ops.aten.tanh_backward(g, acts[i + 1])
         layer = layers[i]
-        layer.weight.grad = g.T @ acts[i]
-        layer.bias.grad = g.sum(0)
+        torch.mm(g.T, acts[i], out=_grad(layer.weight))
+        torch.sum(g, 0, out=_grad(layer.bias))
         if i > 0 or input_grad:
             g = g @ layer.weight
     return g if input_grad else None
@@ -141,10 +150,10 @@ def _head_numpy(model: DAGMM, x: Tensor, z_c: Tensor, x_hat: Tensor, *, lambda_e
     g_pre = g_hd * (1.0 - h * h)  # tanh backward, (H, N)
     g_zt = w1.T @ g_pre
     g_zt += g_zt_gmm  # (D, N), float32
-    est.hidden.weight.grad = torch.from_numpy(g_pre @ zt.T)
-    est.hidden.bias.grad = torch.from_numpy(g_pre.sum(1))
-    est.out.weight.grad = torch.from_numpy(g @ hd.T)
-    est.out.bias.grad = torch.from_numpy(g.sum(1))
+    np.matmul(g_pre, zt.T, out=_grad(est.hidden.weight).numpy())
+    np.sum(g_pre, axis=1, out=_grad(est.hidden.bias).numpy())
+    np.matmul(g, hd.T, out=_grad(est.out.weight).numpy())
+    np.sum(g, axis=1, out=_grad(est.out.bias).numpy())
     # -- reconstruction features backward (as _ReconstructionFeatures.backward) ----------------
     recon_scale = 1.0 / n if recon_reduction == "sum" else 1.0 / (n * n_features)
     g_rel, g_cos = g_zt[latent], g_zt[latent + 1]
@@ -190,8 +199,9 @@ def _head_torch(model: DAGMM, x: Tensor, z_c: Tensor, x_hat: Tensor, *, lambda_e
     g_p = torch.tensor(gmm_weight * lambda_cov_diag, dtype=torch.float64, device=x.device)
     g_z64, g_logits64, _ = _BatchGMMLoss.backward(ctx_gmm, g_e, g_p)  # (N, D), (N, K)
     g_zt, _, gw1, gb1, gw2, gb2 = _EstimationMLP.backward(ctx_est, g_logits64.T.to(zt.dtype))
-    est.hidden.weight.grad, est.hidden.bias.grad = gw1, gb1
-    est.out.weight.grad, est.out.bias.grad = gw2, gb2
+    for param, value in ((est.hidden.weight, gw1), (est.hidden.bias, gb1),
+                         (est.out.weight, gw2), (est.out.bias, gb2)):
+        _grad(param).copy_(value)
     g_zt = g_zt + g_z64.T.to(zt.dtype)  # (D, N)
     latent = z_c.shape[1]
     g_err_sq = torch.full((n,), recon_scale, dtype=x.dtype, device=x.device)
@@ -217,8 +227,8 @@ def loss_and_grads(
     recon_reduction: str,
 ) -> dict[str, Tensor | float]:
     """The objective's terms on batch ``x`` (as :meth:`DAGMMObjective.terms`, but as floats on
-    CPU), with every parameter's ``.grad`` set to the gradient of ``"loss"``.  Model in
-    training mode.
+    CPU), with every parameter's ``.grad`` overwritten (in place where it exists) by the
+    gradient of ``"loss"``.  Model in training mode.
 
     Raises :class:`~.gmm.CholeskyError` as the autograd path does.
     """
