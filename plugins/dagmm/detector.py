@@ -159,19 +159,25 @@ class DAGMMDetector(BaseDetector):
       was not needed (no non-finite step in any run).  The relative distance cannot blow up on
       KDD (three one-hot ones per row, ||x|| >= sqrt(3)); elsewhere ||x|| is clamped at 1e-6.
 
-    **Speed** (one KDD training step, batch 1024, 1 thread: 5.5 ms -> about 3.5 ms, of which
-    the eight linear layers' matrix products are 1.1 ms).  The training rows stay in one tensor
-    (``randperm`` + ``index_select``, no DataLoader).  Three blocks have closed-form backward
-    passes where generic autograd graphs cost dispatch, not arithmetic: the reconstruction
-    features (three passes over the batch instead of ten), the estimation network, and the batch
-    GMM loss (through phi, mu and Sigma, laid out batch-last: reductions over a size-3 or size-4
-    inner dimension were 10-20x slower); each is checked against autograd with ``gradcheck``.
-    For the plain network (no LayerNorm) a training step skips the autograd engine altogether
-    (:mod:`~adb_plugins.dagmm.fused`: the same gradients, ~20 % less time per step).  Adam runs
-    on one flat buffer (:class:`~adb_plugins.dagmm.train.FlatAdam`; ``torch.optim`` also costs
-    73 MB by importing ``torch._dynamo``).  One intra-op thread by default: the layers are small,
-    a second thread gains ~12 % on an idle 2-core machine, but two 2-thread fits side by side on
-    2 cores took 7.7 s per epoch each against 0.65 s with one thread (OpenMP workers spinning).
+    **Speed** (one KDD training step, batch 1024, 1 thread: 5.5 ms with autograd and
+    ``torch.optim.Adam``, about 3.3 ms now, of which the eight linear layers' matrix products
+    are 1.1-1.3 ms).  The training rows stay in one tensor (``randperm`` + ``index_select``, no
+    DataLoader).  Three blocks have closed-form backward passes where generic autograd graphs
+    cost dispatch, not arithmetic: the reconstruction features (three passes over the batch
+    instead of ten), the estimation network, and the batch GMM loss (through phi, mu and Sigma,
+    laid out batch-last: reductions over a size-3 or size-4 inner dimension were 10-20x slower);
+    each is checked against autograd with ``gradcheck``.  For the plain network (no LayerNorm)
+    a training step skips the autograd engine altogether (:mod:`~adb_plugins.dagmm.fused`: the
+    same gradients, ~20 % less time per step), and on CPU computes everything after the
+    decoder, arrays of (N,), (D, N) and (K, D, N) elements, in NumPy: there a torch operator
+    costs 8-20 µs inside a step (the matrix products between them evict the dispatcher from
+    the caches) and NumPy's a third of that (0.80 s -> 0.67 s per KDD epoch, side by side).
+    Adam runs on one flat buffer of parameters and one of gradients, which both training paths
+    write in place, with one fused update kernel (:class:`~adb_plugins.dagmm.train.FlatAdam`,
+    another ~5 %; ``torch.optim`` also costs 73 MB by importing ``torch._dynamo``).  One
+    intra-op thread by default: the layers are small, a second thread gains ~8-12 % on an idle
+    2-core machine, but two 2-thread fits side by side on 2 cores took 7.7 s per epoch each
+    against 0.65 s with one thread (OpenMP workers spinning).
     ``torch.compile`` took 41 s to compile on 2 cores for no measurable gain per step.
     """
 
