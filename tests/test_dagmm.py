@@ -449,7 +449,8 @@ def test_flat_adam_gradients_live_in_one_buffer() -> None:
             offset = 0
             for p in model.parameters():
                 view = opt.grad[offset:offset + p.numel()]
-                assert p.grad.data_ptr() == view.data_ptr() and torch.equal(p.grad.reshape(-1), view)
+                assert p.grad.data_ptr() == view.data_ptr()
+                assert torch.equal(p.grad.reshape(-1), view)
                 offset += p.numel()
             assert opt.grad.abs().sum() > 0
             opt.step()

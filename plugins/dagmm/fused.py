@@ -108,9 +108,9 @@ def _head_numpy(model: DAGMM, x: Tensor, z_c: Tensor, x_hat: Tensor, *, lambda_e
     for the networks (this head is for float32 models), float64 for the mixture.  Torch
     computes what touches ``(N, F)`` arrays (``x - x_hat``, the three row norms, the final
     gradient) and draws the dropout mask (the same draw as the autograd path); everything in
-    between is (N,)-, (D, N)- and (K, D, N)-sized, where a torch operator's fixed cost (8-20 µs each inside a training step,
-    against 2-5 µs for NumPy) is most of the time.  Side by side on KDD99 (198,300 rows, batch
-    1024, one thread) this took an epoch from 0.80 s to 0.67 s.
+    between is (N,)-, (D, N)- and (K, D, N)-sized, where a torch operator's fixed cost (8-20 µs
+    each inside a training step, against 2-5 µs for NumPy) is most of the time.  Side by side
+    on KDD99 (198,300 rows, batch 1024, one thread) this took an epoch from 0.80 s to 0.67 s.
     """
     est = model.estimation
     n, n_features = x.shape

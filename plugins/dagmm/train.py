@@ -109,8 +109,8 @@ class DAGMMObjective:
 class FlatAdam:
     """Adam (Kingma & Ba) over parameters that are views of one flat buffer.
 
-    Same update as ``torch.optim.Adam`` without weight decay or amsgrad (to rtol 1e-12 in the tests),
-    without ``torch.optim``: constructing any ``torch.optim`` optimiser imports
+    Same update as ``torch.optim.Adam`` without weight decay or amsgrad (to rtol 1e-12 in the
+    tests), without ``torch.optim``: constructing any ``torch.optim`` optimiser imports
     ``torch._dynamo``, +73 MB of resident memory and about a second of start-up on 2 cores
     (torch 2.13), a tenth of the memory budget of a KDD run.  Construction re-points every
     parameter into the flat buffer ``flat`` and every ``.grad`` into a second one, ``grad``, so
