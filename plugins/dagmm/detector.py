@@ -284,7 +284,7 @@ class DAGMMDetector(BaseDetector):
     def _threads(self) -> int:
         """Intra-op threads: ``n_threads``, else 1.
 
-        The layers are small (at most 1024 x 118 x 60 products), so a second thread gains ~12 %
+        The layers are small (at most 1024 x 118 x 60 products), so a second thread gains ~8-12 %
         on an idle 2-core machine, while on a busy one OpenMP's spinning workers made an epoch
         12x slower (measured); one thread is the robust default.
         """

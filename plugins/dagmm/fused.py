@@ -90,18 +90,22 @@ def _mlp_backward(layers: list[nn.Linear], acts: list[Tensor], g: Tensor, *,
 
 
 class _Head(NamedTuple):
-    """What the part of a step after the decoder hands back to the MLP backward passes."""
+    """What the part of a step after the decoder hands back to :func:`loss_and_grads`.
 
-    terms: dict[str, Tensor | float]  # the objective's terms: 0-d tensors, or floats (NumPy)
+    The three values are 0-d tensors (torch head) or floats (NumPy head)."""
+
+    err_sq_mean: Tensor | float  # mean over rows of ||x - x_hat||²
+    energy: Tensor | float  # mean sample energy under the batch GMM
+    cov_diag: Tensor | float  # the penalty Σ_k Σ_j 1 / Σ_kjj
     g_x_hat: Tensor  # (N, F) dL/dx_hat, for the decoder
     g_z_c: Tensor  # (N, latent) dL/dz_c through the estimation network, for the encoder
 
 
-def _head_numpy(model: DAGMM, x: Tensor, z_c: Tensor, x_hat: Tensor, *, lambda_energy: float,
-                lambda_cov_diag: float, gmm_weight: float, jitter: float,
-                recon_reduction: str) -> _Head:
-    """The step from ``(x, z_c, x_hat)`` to the loss, the estimation network's gradients and
-    the gradients reaching the decoder and encoder, on CPU.
+def _head_numpy(model: DAGMM, x: Tensor, z_c: Tensor, x_hat: Tensor, *, jitter: float,
+                g_energy: float, g_penalty: float, recon_scale: float) -> _Head:
+    """The step from ``(x, z_c, x_hat)`` to the loss terms, the estimation network's gradients
+    and the gradients reaching the decoder and encoder, on CPU.  ``g_energy``, ``g_penalty``
+    and ``recon_scale`` are dL/d(energy), dL/d(penalty) and dL/d||x_i - x_hat_i||².
 
     The maths of :class:`.model._ReconstructionFeatures`, :class:`.model._EstimationMLP` and
     :class:`.gmm._BatchGMMLoss` (forward and backward) in NumPy, in the same dtypes: float32
@@ -113,7 +117,7 @@ def _head_numpy(model: DAGMM, x: Tensor, z_c: Tensor, x_hat: Tensor, *, lambda_e
     on KDD99 (198,300 rows, batch 1024, one thread) this took an epoch from 0.80 s to 0.67 s.
     """
     est = model.estimation
-    n, n_features = x.shape
+    n = x.shape[0]
     latent = z_c.shape[1]
     # -- reconstruction features (as _ReconstructionFeatures.forward) --------------------------
     err = torch.linalg.vector_norm(x - x_hat, dim=1).numpy()  # (N,)
@@ -141,8 +145,8 @@ def _head_numpy(model: DAGMM, x: Tensor, z_c: Tensor, x_hat: Tensor, *, lambda_e
     logits_t += b2[:, None]  # (K, N)
     # -- the batch GMM, forward and backward, in float64 ---------------------------------------
     energy, cov_diag, g_zt_gmm, g_logits_t = batch_loss_and_grads_numpy(
-        zt.astype(np.float64), logits_t.astype(np.float64), jitter=jitter,
-        g_energy=gmm_weight * lambda_energy, g_penalty=gmm_weight * lambda_cov_diag)
+        zt.astype(np.float64), logits_t.astype(np.float64), jitter=jitter, g_energy=g_energy,
+        g_penalty=g_penalty)
     # -- estimation network backward -----------------------------------------------------------
     g = g_logits_t.astype(np.float32)  # (K, N)
     g_hd = w2.T @ g
@@ -156,7 +160,6 @@ def _head_numpy(model: DAGMM, x: Tensor, z_c: Tensor, x_hat: Tensor, *, lambda_e
     np.matmul(g, hd.T, out=_grad(est.out.weight).numpy())
     np.sum(g, axis=1, out=_grad(est.out.bias).numpy())
     # -- reconstruction features backward (as _ReconstructionFeatures.backward) ----------------
-    recon_scale = 1.0 / n if recon_reduction == "sum" else 1.0 / (n * n_features)
     g_rel, g_cos = g_zt[latent], g_zt[latent + 1]
     g_s = np.float32(recon_scale) + g_rel / (2.0 * x_norm * np.maximum(err, np.float32(1e-12)))
     g_d = g_cos / norm_prod
@@ -164,21 +167,16 @@ def _head_numpy(model: DAGMM, x: Tensor, z_c: Tensor, x_hat: Tensor, *, lambda_e
     c_xhat = torch.from_numpy((2.0 * (g_s + g_q))[:, None])  # (N, 1)
     c_x = torch.from_numpy((g_d - 2.0 * g_s)[:, None])
     g_x_hat = torch.addcmul(x * c_x, x_hat, c_xhat)  # (N, F)
-
     # Python floats: a 0-d tensor each would cost more than this whole paragraph.
-    recon = float(err_sq.mean() if recon_reduction == "sum" else err_sq.mean() / n_features)
-    loss = recon + gmm_weight * (lambda_energy * energy + lambda_cov_diag * cov_diag)
-    terms = {"loss": loss, "recon": recon, "energy": energy, "cov_diag": cov_diag}
-    return _Head(terms=terms, g_x_hat=g_x_hat,
-                 g_z_c=torch.from_numpy(np.ascontiguousarray(g_zt[:latent].T)))
+    return _Head(err_sq_mean=float(err_sq.mean()), energy=energy, cov_diag=cov_diag,
+                 g_x_hat=g_x_hat, g_z_c=torch.from_numpy(np.ascontiguousarray(g_zt[:latent].T)))
 
 
-def _head_torch(model: DAGMM, x: Tensor, z_c: Tensor, x_hat: Tensor, *, lambda_energy: float,
-                lambda_cov_diag: float, gmm_weight: float, jitter: float,
-                recon_reduction: str) -> _Head:
+def _head_torch(model: DAGMM, x: Tensor, z_c: Tensor, x_hat: Tensor, *, jitter: float,
+                g_energy: float, g_penalty: float, recon_scale: float) -> _Head:
     """:func:`_head_numpy` on any device: the fused blocks' forward and backward called directly."""
     est = model.estimation
-    n, n_features = x.shape
+    n = x.shape[0]
     ctx_rec = _Ctx(False, True, False)
     err_sq, rel, cos = _ReconstructionFeatures.forward(ctx_rec, x, x_hat, model.norm_eps)
     zt = torch.cat([z_c.T, rel.unsqueeze(0), cos.unsqueeze(0)], dim=0)  # (D, N)
@@ -192,13 +190,9 @@ def _head_torch(model: DAGMM, x: Tensor, z_c: Tensor, x_hat: Tensor, *, lambda_e
                                       est.out.weight, est.out.bias)  # (K, N)
     ctx_gmm = _Ctx(True, True, False)
     energy, cov_diag = _BatchGMMLoss.forward(ctx_gmm, zt.T.double(), logits_t.T.double(), jitter)
-    recon_scale = 1.0 / n if recon_reduction == "sum" else 1.0 / (n * n_features)
-    recon = err_sq.mean() if recon_reduction == "sum" else err_sq.mean() / n_features
-    loss = recon + gmm_weight * (lambda_energy * energy + lambda_cov_diag * cov_diag)
-
-    g_e = torch.tensor(gmm_weight * lambda_energy, dtype=torch.float64, device=x.device)
-    g_p = torch.tensor(gmm_weight * lambda_cov_diag, dtype=torch.float64, device=x.device)
-    g_z64, g_logits64, _ = _BatchGMMLoss.backward(ctx_gmm, g_e, g_p)  # (N, D), (N, K)
+    g_z64, g_logits64, _ = _BatchGMMLoss.backward(
+        ctx_gmm, torch.tensor(g_energy, dtype=torch.float64, device=x.device),
+        torch.tensor(g_penalty, dtype=torch.float64, device=x.device))  # (N, D), (N, K)
     g_zt, _, gw1, gb1, gw2, gb2 = _EstimationMLP.backward(ctx_est, g_logits64.T.to(zt.dtype))
     for param, value in ((est.hidden.weight, gw1), (est.hidden.bias, gb1),
                          (est.out.weight, gw2), (est.out.bias, gb2)):
@@ -208,8 +202,8 @@ def _head_torch(model: DAGMM, x: Tensor, z_c: Tensor, x_hat: Tensor, *, lambda_e
     g_err_sq = torch.full((n,), recon_scale, dtype=x.dtype, device=x.device)
     _, g_x_hat, _ = _ReconstructionFeatures.backward(ctx_rec, g_err_sq, g_zt[latent],
                                                      g_zt[latent + 1])
-    terms = {"loss": loss, "recon": recon, "energy": energy, "cov_diag": cov_diag}
-    return _Head(terms=terms, g_x_hat=g_x_hat, g_z_c=g_zt[:latent].T)
+    return _Head(err_sq_mean=err_sq.mean(), energy=energy, cov_diag=cov_diag, g_x_hat=g_x_hat,
+                 g_z_c=g_zt[:latent].T)
 
 
 #: The head for (device type, dtype); anything else gets :func:`_head_torch`.
@@ -238,14 +232,18 @@ def loss_and_grads(
     assert encoder is not None and decoder is not None, "use supports() first"
     enc_acts = _mlp_forward(encoder, x)
     dec_acts = _mlp_forward(decoder, enc_acts[-1])
+    n, n_features = x.shape
+    per_element = recon_reduction == "mean"  # recon = mean ||x - x_hat||² (/ n_features)
     head = HEADS.get((x.device.type, x.dtype), _head_torch)
     # A diverging step's overflow or NaN reaches the loss (checked by the training loop) and
     # the weights (checked after the epoch); NumPy is not to warn about it on the way.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        out = head(model, x, enc_acts[-1], dec_acts[-1], lambda_energy=lambda_energy,
-                   lambda_cov_diag=lambda_cov_diag, gmm_weight=gmm_weight, jitter=jitter,
-                   recon_reduction=recon_reduction)
+        out = head(model, x, enc_acts[-1], dec_acts[-1], jitter=jitter,
+                   g_energy=gmm_weight * lambda_energy, g_penalty=gmm_weight * lambda_cov_diag,
+                   recon_scale=1.0 / (n * n_features) if per_element else 1.0 / n)
     g_z_c = _mlp_backward(decoder, dec_acts, out.g_x_hat, input_grad=True)
     assert g_z_c is not None
     _mlp_backward(encoder, enc_acts, g_z_c + out.g_z_c, input_grad=False)
-    return out.terms
+    recon = out.err_sq_mean / n_features if per_element else out.err_sq_mean
+    loss = recon + gmm_weight * (lambda_energy * out.energy + lambda_cov_diag * out.cov_diag)
+    return {"loss": loss, "recon": recon, "energy": out.energy, "cov_diag": out.cov_diag}
