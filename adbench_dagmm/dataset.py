@@ -2,9 +2,10 @@
 
 A dataset plugin's ``load()`` reads, parses and encodes; it never splits, scales or seeds (the
 protocol does that with training-row statistics).  Files are found in this order:
-``--data-dir``, ``$ADB_DATA_DIR``, the per-user cache folder, then a checksummed download from
-the canonical URL.  Parsed arrays are cached under the source file's sha256, so the second load
-of a big file is a memory map, not a parse.
+``--data-dir``, ``$ADB_DATA_DIR``, the per-user cache folder, a copy shipped with the plugin's
+package, then a checksummed download from the canonical URL or a published mirror.  Parsed
+arrays are cached under the source file's sha256, so the second load of a big file is a memory
+map, not a parse.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import mmap
 import os
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -260,17 +261,28 @@ def _how_to_provide(relpath: str, url: str) -> str:
     return tip + "."
 
 
-def find_file(relpath: str, sha256: str = "", url: str = "") -> Path:
+def find_file(relpath: str, sha256: str = "", url: str | Sequence[str] = "", *,
+              shipped: Path | None = None) -> Path:
     """Find (or download) a data file, check its sha256 and return its path.
+
+    The lookup order: the data folders (:func:`data_dirs`: ``--data-dir``, ``$ADB_DATA_DIR``,
+    the user cache), then ``shipped`` (a copy a plugin ships as package data, if it exists),
+    then a checksummed download from each address in ``url`` in turn (the canonical one first,
+    then published mirrors of the same bytes) unless ``$ADB_OFFLINE`` is set.
 
     Raises
     ------
     DataError
         If the file is missing everywhere and cannot be downloaded, or its checksum differs.
     """
+    urls = [url] if isinstance(url, str) else list(url)
+    urls = [u for u in urls if u]
+    canonical = urls[0] if urls else ""
     looked: list[str] = []
-    for why, folder in data_dirs():
-        path = folder / relpath
+    candidates = [(why, folder / relpath) for why, folder in data_dirs()]
+    if shipped is not None:
+        candidates.append(("shipped with the package", shipped))
+    for why, path in candidates:
         looked.append(f"{path} ({why})")
         if path.is_file():
             if sha256:
@@ -279,36 +291,41 @@ def find_file(relpath: str, sha256: str = "", url: str = "") -> Path:
                     raise DataError(
                         f"{path}: sha256 mismatch (expected {sha256}, got {got}); the file is "
                         f"truncated, corrupt or a different version. Replace it. "
-                        + _how_to_provide(relpath, url)
+                        + _how_to_provide(relpath, canonical)
                     )
             return path
-    if url and os.environ.get(OFFLINE_ENV, "") not in ("1", "true", "yes"):
-        return _download(relpath, sha256, url, looked)
+    if urls and os.environ.get(OFFLINE_ENV, "") not in ("1", "true", "yes"):
+        return _download(relpath, sha256, urls, looked)
     raise DataError(
         f"data file {relpath!r} not found; looked in: {'; '.join(looked)}. "
-        + _how_to_provide(relpath, url)
+        + _how_to_provide(relpath, canonical)
     )
 
 
-def _download(relpath: str, sha256: str, url: str, looked: list[str]) -> Path:
+def _download(relpath: str, sha256: str, urls: Sequence[str], looked: list[str]) -> Path:
+    """Download from the first address that answers with the right bytes, into the cache."""
     import pooch
 
     target = cache_dir() / "data" / relpath
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        got = pooch.retrieve(
-            url,
-            known_hash=f"sha256:{sha256}" if sha256 else None,
-            fname=target.name,
-            path=target.parent,
-            progressbar=False,
-        )
-    except Exception as exc:  # network down, HTTP error, checksum mismatch
-        raise DataError(
-            f"data file {relpath!r} not found locally (looked in: {'; '.join(looked)}) and the "
-            f"download from {url} failed: {exc}. " + _how_to_provide(relpath, url)
-        ) from None
-    return Path(got)
+    failures = []
+    for address in urls:
+        try:
+            got = pooch.retrieve(
+                address,
+                known_hash=f"sha256:{sha256}" if sha256 else None,
+                fname=target.name,
+                path=target.parent,
+                progressbar=False,
+            )
+        except Exception as exc:  # network down, HTTP error, checksum mismatch
+            failures.append(f"{address}: {exc}")
+            continue
+        return Path(got)
+    raise DataError(
+        f"data file {relpath!r} not found locally (looked in: {'; '.join(looked)}) and every "
+        f"download failed ({'; '.join(failures)}). " + _how_to_provide(relpath, urls[0])
+    )
 
 
 # -- parsed cache ------------------------------------------------------------------------------

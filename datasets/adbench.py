@@ -17,6 +17,8 @@ from adbench_dagmm.registry import Suite
 from .catalog import CatalogEntry, make_dataset_class, present_members
 
 URL = "https://github.com/Minqi824/ADBench/raw/main/adbench/datasets/Classical/{stem}.npz"
+#: jsDelivr's copy of the same repository file (the sha256 check makes any other bytes an error).
+MIRROR = "https://cdn.jsdelivr.net/gh/Minqi824/ADBench@main/adbench/datasets/Classical/{stem}.npz"
 CITATION = (
     "Songqiao Han, Xiyang Hu, Hailiang Huang, Mingqi Jiang, Yue Zhao. ADBench: Anomaly "
     "Detection Benchmark. NeurIPS 2022 Datasets and Benchmarks Track."
@@ -74,7 +76,8 @@ def alias_name(stem: str) -> str:
 
 def entry(stem: str) -> CatalogEntry:
     rows, features, anomalies, sha256 = CATALOG[stem]
-    return CatalogEntry(f"adbench/{stem}.npz", rows, features, anomalies, sha256)
+    return CatalogEntry(f"adbench/{stem}.npz", rows, features, anomalies, sha256,
+                        mirrors=(MIRROR.format(stem=stem),))
 
 
 def _card(stem: str) -> DatasetCard:

@@ -1,10 +1,14 @@
 """What the ODDS, ADBench and paper plugins share: a catalog entry and an array-file dataset.
 
 A catalog entry records one published file (its path under the data folder, shape, anomaly
-count and sha256), so that listings need no load and a download is checked byte for byte.  An
-:class:`ArrayFileDataset` reads such a ``.mat``/``.npz`` file through
-:func:`adbench_dagmm.dataset.find_file` (``--data-dir``, ``$ADB_DATA_DIR``, user cache, then a
-checksummed download) and keeps every column as published.
+count, sha256 and published mirrors), so that listings need no load and a download is checked
+byte for byte.  An :class:`ArrayFileDataset` reads such a ``.mat``/``.npz`` file through
+:func:`adbench_dagmm.dataset.find_file` (``--data-dir``, ``$ADB_DATA_DIR``, user cache, the copy
+shipped in this package if there is one, then a checksummed download from the canonical address
+or a mirror) and keeps every column as published.
+
+Only the DAGMM paper's three small reference files ship in this package (under ``data/``, with
+the same relative paths as in a data folder), so that a first run works without a network.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ class CatalogEntry:
     features: int
     anomalies: int
     sha256: str
+    #: Other published addresses of the same bytes, tried in order after the card's source_url.
+    mirrors: tuple[str, ...] = ()
 
     @property
     def anomaly_ratio(self) -> float:
@@ -39,10 +45,24 @@ class CatalogEntry:
         return {"rows": self.rows, "features": self.features, "anomaly_ratio": self.anomaly_ratio}
 
 
+#: Where this package keeps the files it ships (same relative paths as in a data folder).
+SHIPPED_DIR = Path(__file__).with_name("data")
+
+
+def shipped_copy(relpath: str) -> Path | None:
+    """The copy of ``relpath`` shipped in this package, or None when it ships none."""
+    path = SHIPPED_DIR / relpath
+    return path if path.is_file() else None
+
+
 def local_status(relpath: str, sha256: str) -> tuple[str, Path | None]:
-    """``("present", path)``, ``("corrupt", path)`` or ``("missing", None)``; never downloads."""
-    for _, folder in data_dirs():
-        path = folder / relpath
+    """``("present", path)``, ``("corrupt", path)`` or ``("missing", None)``; never downloads.
+
+    The shipped copy counts as present, after the data folders (the order of ``find_file``).
+    """
+    shipped = shipped_copy(relpath)
+    paths = [folder / relpath for _, folder in data_dirs()] + ([shipped] if shipped else [])
+    for path in paths:
         if path.is_file():
             try:
                 ok = not sha256 or file_sha256(path) == sha256
@@ -61,7 +81,9 @@ class ArrayFileDataset(BaseDataset):
     alias_of: ClassVar[str | None] = None
 
     def path(self) -> Path:
-        return find_file(self.entry.relpath, self.entry.sha256, self.card.source_url)
+        return find_file(self.entry.relpath, self.entry.sha256,
+                         (self.card.source_url, *self.entry.mirrors),
+                         shipped=shipped_copy(self.entry.relpath))
 
     def sha256(self) -> str:
         self.path()  # fails clearly when the file is missing or its checksum differs

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from adbench_dagmm.dataset import BaseDataset, Dataset, DatasetCard, cached_parse, find_file
+
+from .catalog import shipped_copy
 from adbench_dagmm.errors import DataError
 from adbench_dagmm.hookspecs import hookimpl
 
@@ -23,6 +25,8 @@ COLUMNS = (
     "dst_host_rerror_rate dst_host_srv_rerror_rate label"
 ).split()
 SYMBOLIC = ("protocol_type", "service", "flag")
+#: The same bytes (same sha256) on figshare: the copy scikit-learn's ``fetch_kddcup99`` verifies.
+MIRROR = "https://ndownloader.figshare.com/files/5976042"
 PARSER_VERSION = "1"
 
 CARD = DatasetCard(
@@ -43,7 +47,11 @@ CARD = DatasetCard(
     notes=(
         "protocol_type, service and flag are one-hot encoded: 3 + 66 + 11 = 80 columns plus 38 "
         "continuous = 118 features. The paper's 120 features came from the full KDD data, whose "
-        "service column has more values than this 10 % file."
+        "service column has more values than this 10 % file. A byte-identical copy of the "
+        "UCI file (the sha256 above) ships inside this package as "
+        "adb_datasets/data/kddcup99/kddcup.data_10_percent.gz and is used when no data folder "
+        "holds the file; downloads try the UCI address, then figshare's copy of the same bytes "
+        "(the one scikit-learn's fetch_kddcup99 verifies with this sha256)."
     ),
 )
 
@@ -98,7 +106,8 @@ class KDDCup99Dataset(BaseDataset):
     card = CARD
 
     def path(self) -> Path:
-        return find_file(self.filename, CARD.sha256, CARD.source_url)
+        return find_file(self.filename, CARD.sha256, (CARD.source_url, MIRROR),
+                         shipped=shipped_copy(self.filename))
 
     def sha256(self) -> str:
         self.path()  # fails clearly when the file is missing or corrupt

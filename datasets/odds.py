@@ -17,6 +17,8 @@ from .catalog import CatalogEntry, make_dataset_class, present_members
 
 HOMEPAGE = "http://odds.cs.stonybrook.edu"
 URL = "https://github.com/yzhao062/pyod/raw/master/notebooks/data/{stem}.mat"
+#: jsDelivr's copy of the same repository file (the sha256 check makes any other bytes an error).
+MIRROR = "https://cdn.jsdelivr.net/gh/yzhao062/pyod@master/notebooks/data/{stem}.mat"
 CITATION = (
     "Shebuti Rayana (2016). ODDS Library [http://odds.cs.stonybrook.edu]. Stony Brook, NY: "
     "Stony Brook University, Department of Computer Science."
@@ -63,7 +65,8 @@ CATALOG: dict[str, tuple[int, int, int, str, str]] = {
 
 def entry(stem: str) -> CatalogEntry:
     rows, features, anomalies, sha256, _ = CATALOG[stem]
-    return CatalogEntry(f"odds/{stem}.mat", rows, features, anomalies, sha256)
+    return CatalogEntry(f"odds/{stem}.mat", rows, features, anomalies, sha256,
+                        mirrors=(MIRROR.format(stem=stem),))
 
 
 def _card(stem: str) -> DatasetCard:

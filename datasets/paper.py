@@ -32,6 +32,9 @@ THYROID_CARD = DatasetCard(
     anomaly_definition="The hyperfunction class (93 rows, 2.47 %) is the anomaly class, as in the paper.",
     default_protocol="zong2018",
     detector_params={"dagmm": {"preset": "thyroid"}},
+    notes="A byte-identical copy of ADBench's 38_thyroid.npz (the sha256 above) ships inside this "
+          "package as adb_datasets/data/adbench/38_thyroid.npz and is used when no data folder "
+          "holds the file.",
 )
 
 ARRHYTHMIA_CARD = DatasetCard(
@@ -47,7 +50,9 @@ ARRHYTHMIA_CARD = DatasetCard(
     default_protocol="zong2018",
     detector_params={"dagmm": {"preset": "arrhythmia"}},
     notes="17 of the 274 columns are constant; they are kept, as in the paper (the protocol's "
-          "min-max scaling leaves them at 0).",
+          "min-max scaling leaves them at 0). A byte-identical copy of the ODDS arrhythmia.mat "
+          "that PyOD distributes (the sha256 above) ships inside this package as "
+          "adb_datasets/data/odds/arrhythmia.mat and is used when no data folder holds the file.",
 )
 
 ThyroidDataset = make_dataset_class(

@@ -49,6 +49,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> None:
 
 
 @pytest.fixture
+def no_shipped_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Hide the data files the package ships, to test what a missing file does."""
+    from adb_datasets import catalog
+
+    monkeypatch.setattr(catalog, "SHIPPED_DIR", tmp_path / "nothing-shipped")
+
+
+@pytest.fixture
 def data_dir(monkeypatch: pytest.MonkeyPatch) -> Path:
     """The real data folder, exported as ADB_DATA_DIR (skips/fails when absent)."""
     folder = Path(REAL_DATA_DIR)

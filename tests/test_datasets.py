@@ -112,7 +112,7 @@ def test_subsample_keeps_every_normal_row_and_is_seeded() -> None:
 
 
 # -- suites and presence (temporary data folders, no real data) ----------------------------------
-def test_collection_suites_hold_only_present_files(registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_collection_suites_hold_only_present_files(registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_shipped_data: None) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
     with pytest.raises(UsageError, match=r"suite:odds holds the ODDS datasets present locally, and none is present"):
         registry.expand("dataset", ["suite:odds"])
@@ -126,7 +126,7 @@ def test_collection_suites_hold_only_present_files(registry, tmp_path: Path, mon
     assert registry.dataset("odds:wbc")().local_status().startswith("corrupt (sha256 mismatch)")
 
 
-def test_missing_registered_file_says_where_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_registered_file_says_where_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_shipped_data: None) -> None:
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
     cls = build_registry(load_entrypoints=False).dataset("adbench:thyroid")
     assert cls().is_present() is False
@@ -135,7 +135,7 @@ def test_missing_registered_file_says_where_to_get_it(tmp_path: Path, monkeypatc
         cls().load()
 
 
-def test_list_datasets_without_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_list_datasets_without_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_shipped_data: None) -> None:
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
     monkeypatch.delenv("ADB_OFFLINE")
     output = list_datasets()
@@ -213,7 +213,7 @@ def test_collection_suites_with_the_real_folder(registry, data_dir: Path) -> Non
         (data_dir / f"adbench/{s}.npz").is_file() for s in adbench.CATALOG)
 
 
-def test_one_copied_file_makes_a_one_member_suite(registry, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_one_copied_file_makes_a_one_member_suite(registry, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_shipped_data: None) -> None:  # type: ignore[no-untyped-def]
     source = require_data(data_dir, "odds/wbc.mat")
     (tmp_path / "odds").mkdir()
     shutil.copy(source, tmp_path / "odds" / "wbc.mat")

@@ -57,7 +57,7 @@ def test_real_file_counts_and_fast_second_load(kdd_path: Path) -> None:
     np.testing.assert_array_equal(again.X[::997], dataset.X[::997])
 
 
-def test_missing_file_says_where_it_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_file_says_where_it_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_shipped_data: None) -> None:
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "env"))
     set_data_dir(tmp_path / "flag")
     with pytest.raises(DataError) as info:
@@ -85,17 +85,24 @@ def test_corrupt_file_is_a_checksum_error(kdd_path: Path, tmp_path: Path, monkey
         KDDCup99Dataset().load()
 
 
-def test_download_failure_is_one_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_failure_is_one_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_shipped_data: None) -> None:
     import pooch
 
-    def offline(*args, **kwargs):  # type: ignore[no-untyped-def]
+    tried = []
+
+    def offline(url, **kwargs):  # type: ignore[no-untyped-def]
+        tried.append(url)
         raise ConnectionError("network unreachable")
 
     monkeypatch.delenv("ADB_OFFLINE")
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
     monkeypatch.setattr(pooch, "retrieve", offline)
-    with pytest.raises(DataError, match=r"not found locally .* download from http://kdd.ics.uci.edu.* failed: network unreachable"):
+    with pytest.raises(DataError, match=r"not found locally .* every download failed "
+                       r"\(http://kdd.ics.uci.edu\S*: network unreachable; "
+                       r"https://ndownloader.figshare.com/files/5976042: network unreachable\)"):
         KDDCup99Dataset().load()
+    # the canonical address first, then scikit-learn's copy of the same bytes
+    assert tried == [CARD.source_url, "https://ndownloader.figshare.com/files/5976042"]
 
 
 def test_cli_run_on_real_kdd(kdd_path: Path, tmp_path: Path) -> None:
