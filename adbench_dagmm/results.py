@@ -207,8 +207,9 @@ def _describe(exc: sqlite3.Error, path: Path, action: str) -> StoreError:
         )
     if code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
         return StoreError(
-            f"cannot {action} results store {path}: {text} (is the file or its folder "
-            "read-only?). Pass a writable --results folder."
+            f"cannot {action} results store {path}: the file or its folder is read-only or "
+            f"inaccessible ({text}). Pass a writable --results folder; `adb export` and "
+            "`adb report` can still read a read-only store."
         )
     return StoreError(f"cannot {action} results store {path}: {text}.")
 

@@ -1,17 +1,21 @@
 """The ``adb`` command line: the Typer app, its global options and error handling.
 
 Library errors (``AdbError``) become one ``error: ...`` line on stderr and their exit code
-(1 = a run or data failed, 2 = usage); Ctrl-C exits 130 and keeps every finished run.
+(1 = a run or data failed, 2 = usage); so do operating-system errors (a full disk, a read-only
+folder: exit 1).  Ctrl-C exits 130 and keeps every finished run.  Messages are printed as plain
+text: a path or column name with brackets is never read as markup.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Any, Callable, Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from ..errors import AdbError
 
@@ -37,19 +41,40 @@ class State:
 state = State()
 
 
+def print_error(message: str) -> None:
+    """One ``error: ...`` line on stderr; the message is plain text, never markup."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False,
+                      soft_wrap=True)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """'cannot write /x/report.md: No space left on device' for an OSError."""
+    where = f" {exc.filename}" if exc.filename is not None else ""
+    if exc.filename2 is not None:
+        where += f" -> {exc.filename2}"
+    return f"cannot access{where}: {exc.strerror or exc}."
+
+
 def handle_errors(func: F) -> F:
-    """Turn AdbError into an error line and exit code, KeyboardInterrupt into 130."""
+    """Turn AdbError and OSError into an error line and exit code, KeyboardInterrupt into 130."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except AdbError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            print_error(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("interrupted: finished runs are kept in the store.")
             raise typer.Exit(130) from None
+        except BrokenPipeError:  # `adb export | head`: the reader left; say nothing more
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), sys.stdout.fileno())
+            raise typer.Exit(1) from None
+        except OSError as exc:  # the file system said no (full disk, read-only folder, ...)
+            print_error(describe_os_error(exc))
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 

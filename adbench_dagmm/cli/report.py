@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+import tempfile
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
+from ..errors import AdbError, UsageError
 from . import app, err_console, handle_errors, out_console
 
 
@@ -25,7 +27,7 @@ class ImageFormat(str, enum.Enum):
 @handle_errors
 def report_command(
     results: Path = typer.Option(Path("results"), "--results", help="Results folder holding adb.sqlite."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the report files (default: RESULTS/report)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the report files, created if missing (default: RESULTS/report)."),
     format: List[str] = typer.Option(["md,html"], "--format", "-f", help="Formats, comma-separated or repeated: md, html, tex."),
     detector: Optional[List[str]] = typer.Option(None, "--detector", "-d", help="Only these detectors (repeatable)."),
     dataset: Optional[List[str]] = typer.Option(None, "--dataset", "-D", help="Only these datasets (repeatable; as stored, see `adb export`)."),
@@ -52,7 +54,15 @@ def report_command(
         protocols=protocol or None, seed=seed, metrics=parse_list(metric), alpha=alpha,
         posthoc=posthoc.value, image_format=image_format.value, plots=plots, jobs=jobs,
     )
-    report = build_report(results, output or results / "report", options)
+    from ..results import Store
+
+    Store(results, create=False).close()  # a missing or foreign store: say so before making folders
+    target = output or results / "report"
+    check_output_folder(target, f"--output {target}" + ("" if output else " (the default)"))
+    try:
+        report = build_report(results, target, options)
+    except OSError as exc:  # the store is read through Store; this is writing the report
+        raise AdbError(f"cannot write the report into {target}: {exc.strerror} ({exc.filename}).") from None
     for path in report.files:
         out_console.print(str(path), highlight=False, soft_wrap=True)
     n = len(report.rows)
@@ -61,3 +71,19 @@ def report_command(
         f"{len(report.document.figures)} figure(s) written in {report.seconds:.1f} s.",
         highlight=False,
     )
+
+
+def check_output_folder(folder: Path, what: str) -> None:
+    """Make sure the report can be written to ``folder`` before any work: refuse a file (or a
+    path under one), create a missing folder, and try a temporary file in it."""
+    from ..results import blocking_file
+
+    blocker = blocking_file(folder)
+    if blocker is not None:
+        raise UsageError(f"{what}: {blocker} is a file, not a folder.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise AdbError(f"cannot write the report into {folder}: {exc.strerror}; pass a writable --output folder.") from None
