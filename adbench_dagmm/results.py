@@ -1,25 +1,17 @@
 """The results store: one SQLite file per results folder, written by the driver alone.
 
-What it owns:
-
 * **Runs.** The ``runs`` table holds one row per run id (a hash of the run's configuration):
-  the result that counts for that run.  A run stored as ``ok`` is skipped when the same sweep
-  runs again; a failed one is retried.  A rerun never destroys a good result: a failed attempt
-  (``error``/``timeout``) does not replace an ``ok`` row, while a newer result of any other kind
-  does.
-* **History.** Every attempt, kept or not, is appended to the ``attempts`` table, so nothing a
-  sweep produced is lost (``Store.rows(history=True)``, ``adb export --all``).
-* **Superseding.** Readers see *current* rows: a failed run no longer counts once the same
-  configuration has an ``ok`` result or a later attempt (see :func:`current_rows`).  Same
-  configuration means same detector, parameters, dataset, protocol and seed; the data's sha256,
-  the protocol version and the dataset options count when both rows know them (a run whose data
-  file was missing has no sha256, and is superseded by the run on the data once it is there).
-* **Integrity.** Each run is committed in its own transaction (WAL journal), so a killed sweep,
-  a full disk or a locked store leaves every finished run intact.  A file that is not one of our
-  stores (another application's SQLite database, a text file) is refused untouched; read-only
-  opens (``create=False``, used by ``adb export`` and ``adb report``) never write, so they also
-  read stores in read-only folders.  SQLite errors become :class:`StoreError` messages that name
-  the store and say what to do.
+  the result that counts.  A run stored as ``ok`` is skipped when the same sweep runs again; a
+  failed one is retried.  A failed attempt never replaces an ``ok`` row (a rerun never destroys
+  a good result); any other newer result does.
+* **History.** Every attempt is appended to the ``attempts`` table (``rows(history=True)``).
+* **Superseding.** Readers see *current* rows: a failed run stops counting once the same
+  configuration has an ``ok`` result or a later attempt (:func:`current_rows`).
+* **Integrity.** One transaction per run (WAL journal), so a killed sweep, a full disk or a
+  locked store keeps every finished run.  A file that is not one of our stores is refused
+  untouched; read-only opens (``create=False``: ``adb export``, ``adb report``) never write and
+  work in read-only folders.  SQLite errors become :class:`StoreError` messages that name the
+  store and say what to do.
 """
 
 from __future__ import annotations

@@ -49,8 +49,8 @@ def export_command(
 ) -> None:
     """Export stored runs (one row per run) for analysis elsewhere.
 
-    A failed run that later succeeded with the same configuration is left out, as in `adb run`'s
-    table and `adb report`; --all exports every attempt.
+    A failed run is left out once the same configuration has succeeded, as in the table of
+    adb run and in adb report; --all exports every attempt.
     """
     import pandas as pd
 
