@@ -174,14 +174,15 @@ def _roc_pr(roc_ax: Axes, pr_ax: Axes, runs: list[tuple[str, int, dict[str, Any]
 NORMAL_ALPHA, ANOMALY_ALPHA = 0.35, 0.9
 
 
-def rank_histogram(curves: dict[str, Any], per_decade: int = 8, min_rows: int = 10
+def rank_histogram(curves: dict[str, Any], per_decade: int = 8, min_rows: int = 10, min_width: float = 5.0
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Where a run's normal and anomalous test rows rank among all its test scores.
 
     Returns ``(edges, normal, anomaly)``: ``edges`` are shares of the test rows, increasing
     from ``min_rows / n`` (or a quarter of the anomalies' share, if smaller, but at least one
-    row) to 1, spaced evenly on a log scale (``per_decade`` bins a decade); bin ``i`` counts the
-    rows whose *top share* (the share of test rows scoring at least as high) lies between
+    row) to 1, spaced evenly on a log scale (``per_decade`` bins a decade) except that no bin
+    is narrower than ``min_width`` rows (a bin of one or two rows is noise); bin ``i`` counts
+    the rows whose *top share* (the share of test rows scoring at least as high) lies between
     ``edges[i]`` and ``edges[i + 1]``; the first bin also holds the rows above ``edges[0]``.  Ranks, not score values: a heavy tail (DAGMM's energies, HBOS, PCA)
     cannot squeeze every row into one bin of a linear score axis, and every detector of a
     dataset shares the axis.  Log spacing gives the top few per cent, where the anomalies of a
@@ -210,8 +211,16 @@ def rank_histogram(curves: dict[str, Any], per_decade: int = 8, min_rows: int = 
     # the axis reaches the top min_rows rows, or further where anomalies are few: a quarter
     # of their share, so that the bins right of it can show where they rank
     low = min(1.0, max(1.0 / n, min(min_rows / n, n_anomaly / n / 4)))
-    edges = np.geomspace(low, 1.0, max(1, math.ceil(per_decade * math.log10(1 / low))) + 1)
-    rows = edges * n
+    step = 10 ** (1 / per_decade)
+    rows_list = [low * n]
+    while rows_list[-1] < n:
+        rows_list.append(max(rows_list[-1] * step, rows_list[-1] + min_width))
+    if len(rows_list) > 2 and n - rows_list[-2] < min_width / 2:
+        rows_list.pop(-2)  # no sliver of a bin next to the bottom edge
+    rows = np.minimum(np.asarray(rows_list), n)
+    edges = rows / n
+    if rows.size < 2:
+        return None
     rows[0] = 0.0  # the first bin takes the top min_rows rows too
     normal = np.diff(np.interp(rows, above, n_normal * fpr[first]))
     anomaly = np.diff(np.interp(rows, above, n_anomaly * tpr[first]))
