@@ -106,11 +106,11 @@ def test_a_detector_has_one_colour_in_every_figure_of_a_report(tmp_path):
     assert {d: next(iter(cs)) for d, cs in colours.items()} == plots.colors(skills)
 
 
-def _rank_test(ranks: list[list[float]], detectors: list[str], pairwise=None) -> RankTest:  # type: ignore[no-untyped-def]
+def _rank_test(ranks: list[list[float]], detectors: list[str]) -> RankTest:
     arr = np.asarray(ranks, dtype=np.float64)
     return RankTest(metric="f1", detectors=detectors, blocks=[f"set{i}" for i in range(len(arr))],
                     means=1 - arr / 10, ranks=arr, dropped=[], alpha=0.05, posthoc="wilcoxon",
-                    ran=True, pairwise=pairwise)
+                    ran=True)
 
 
 def test_cd_figure_takes_the_reports_palette():
@@ -149,22 +149,24 @@ def test_cd_axis_spans_ranks_one_to_k(ranks):
 @pytest.mark.parametrize("epochs", [1, 3, 7, 250], ids=lambda n: f"{n}-epochs")
 def test_training_panels_have_whole_epoch_ticks_and_labelled_y_axes(epochs):
     e = list(range(1, epochs + 1))
-    history = {"epoch": e, "loss": [2.0 / i for i in e], "val_loss": [2.5 / i for i in e],
-               "energy": [float(10 ** (i % 4)) for i in e], "best_epoch": max(1, epochs - 1)}
-    fig = plots.training_figure("t", history, None)
-    axes = [ax for ax in fig.axes if ax.get_xlabel() == "epoch"]
-    assert len(axes) == 2
-    for ax in axes:
+    fig = plots.new_figure(6, 3)
+    with plots.style():
+        loss_ax, energy_ax = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+        plots.training_panel(loss_ax, "loss", [("loss", [2.0 / i for i in e]), ("val_loss", [2.5 / i for i in e])],
+                             e, best=max(1, epochs - 1), legend=True)
+        plots.training_panel(energy_ax, "energy", [("energy", [float(10 ** (i % 4)) for i in e])])
+        fig.canvas.draw()
+    for ax in (loss_ax, energy_ax):
         lo, hi = ax.get_xlim()
         ticks = [t for t in ax.get_xticks() if lo - 1e-9 <= t <= hi + 1e-9]
         assert ticks, ax.get_ylabel()
         assert all(float(t).is_integer() for t in ticks), ticks
         assert lo <= 1 and hi >= epochs
-        assert ax.get_ylabel()
-    ylabels = {ax.get_ylabel() for ax in axes}
-    assert {"loss", "loss (log scale)"} & ylabels  # 2/epoch spans > 50x over 250 epochs
-    if epochs >= 4:  # 1 .. 1000 spans more than 50x: a log axis, and the label says so
-        assert "energy (log scale)" in ylabels
+        assert ax.get_xlabel() == "epoch"
+    assert loss_ax.get_ylabel() in ("loss", "loss (log scale)")  # 2/epoch spans > 50x at 250 epochs
+    # 10, 100, 1000 span more than 50x: a log axis, and the label says so
+    assert energy_ax.get_ylabel() == ("energy (log scale)" if epochs >= 3 else "energy")
+    assert [t.get_text() for t in loss_ax.get_legend().get_texts()] == ["train", "validation", "best epoch"]
 
 
 # -- histograms of heavy-tailed scores ----------------------------------------------------------------
@@ -228,7 +230,8 @@ def test_rank_histogram_stays_close_when_the_roc_is_thinned():
 
 def test_rank_histogram_refuses_unusable_artifacts():
     assert plots.rank_histogram({}) is None
-    assert plots.rank_histogram({"roc": {"fpr": [0, 1], "tpr": [0, 1]}, "hist": {"normal": [3], "anomaly": [0]}}) is None
+    no_anomaly = {"roc": {"fpr": [0, 1], "tpr": [0, 1]}, "hist": {"normal": [3], "anomaly": [0]}}
+    assert plots.rank_histogram(no_anomaly) is None
     assert plots.rank_histogram({"roc": {"fpr": [0, math.nan], "tpr": [0, 1]},
                                  "hist": {"normal": [3], "anomaly": [1]}}) is None
 

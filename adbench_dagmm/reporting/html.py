@@ -28,8 +28,10 @@ p.warn { color: var(--bad); background: var(--badbg); padding: .5em .8em; border
 /* a table wider than the page scrolls inside its box, never the page: the first column (the
    detector) stays in view, and a shadow on the right edge shows that more columns follow */
 .wrap { overflow-x: auto; margin: .6em 0 1em; max-width: 100%;
-        background: linear-gradient(to left, #fff 30%, rgba(255,255,255,0)) right / 3em 100% no-repeat local,
-                    radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.22), rgba(0,0,0,0)) right / 1em 100% no-repeat scroll; }
+        background: linear-gradient(to left, #fff 30%, rgba(255,255,255,0))
+                      right / 3em 100% no-repeat local,
+                    radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.22), rgba(0,0,0,0))
+                      right / 1em 100% no-repeat scroll; }
 table { border-collapse: collapse; font-size: .9em; font-variant-numeric: tabular-nums; }
 caption { caption-side: top; text-align: left; color: var(--muted); padding-bottom: .3em; }
 th, td { padding: .25em .7em; border-bottom: 1px solid var(--line); white-space: nowrap; }

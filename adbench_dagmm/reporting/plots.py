@@ -93,6 +93,46 @@ def colors(names: Iterable[str]) -> dict[str, str]:
     return {name: to_hex(color) for name, color in zip(ordered, picks)}
 
 
+def training_panel(ax: Axes, term: str, series: list[tuple[str, list[float]]], epochs: Any = None,
+                   best: Any = None, legend: bool = False) -> None:
+    """One training-curve panel: an objective term over epochs, for the training figures of
+    plugins' report sections.  ``series`` is ``[(key, values), ...]`` (train solid black,
+    ``val_*`` dashed grey).
+
+    The x axis counts epochs in whole numbers, from the first epoch to the last; the y axis is
+    labelled with the term (and "log scale" when the values span more than 50x, drawn on a log
+    axis).  ``best`` (an epoch number) is marked with a dotted line.  ``epochs`` are the epoch
+    numbers when they match the series' length, else 1, 2, ...
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    n = 0
+    for key, values in series:
+        x = epochs if isinstance(epochs, list) and len(epochs) == len(values) else range(1, len(values) + 1)
+        validation = key.startswith("val_")
+        ax.plot(list(x), values, lw=1.3, color="0.55" if validation else "0.1", ls="--" if validation else "-",
+                label="validation" if validation else "train")
+        n = max(n, len(values))
+    finite = [v for _, vals in series for v in vals if math.isfinite(v)]
+    log = bool(finite and min(finite) > 0 and max(finite) / min(finite) > 50)
+    if log:
+        ax.set_yscale("log")  # its own locator: decades
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(4))
+    ax.xaxis.set_major_locator(MaxNLocator(5, integer=True, min_n_ticks=1))
+    xs = [float(v) for v in (epochs if isinstance(epochs, list) and len(epochs) == n else range(1, n + 1))
+          if isinstance(v, (int, float))]
+    if xs:
+        lo, hi = min(xs), max(xs)
+        ax.set_xlim(lo - 0.5, hi + 0.5) if lo == hi else ax.set_xlim(lo, hi)
+    if isinstance(best, int) and not isinstance(best, bool) and best > 0:
+        ax.axvline(best, color="0.5", lw=0.8, ls=":", label="best epoch")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(term + (" (log scale)" if log else ""))
+    if legend:
+        ax.legend(loc="upper right")
+
+
 def render(fig: Figure, fmt: str = "png") -> bytes:
     buf = io.BytesIO()
     with style():
@@ -183,10 +223,12 @@ def rank_histogram(curves: dict[str, Any], per_decade: int = 8, min_rows: int = 
     row) to 1, spaced evenly on a log scale (``per_decade`` bins a decade) except that no bin
     is narrower than ``min_width`` rows (a bin of one or two rows is noise); bin ``i`` counts
     the rows whose *top share* (the share of test rows scoring at least as high) lies between
-    ``edges[i]`` and ``edges[i + 1]``; the first bin also holds the rows above ``edges[0]``.  Ranks, not score values: a heavy tail (DAGMM's energies, HBOS, PCA)
-    cannot squeeze every row into one bin of a linear score axis, and every detector of a
-    dataset shares the axis.  Log spacing gives the top few per cent, where the anomalies of a
-    good detector are, as many bins as the bulk of the rows.
+    ``edges[i]`` and ``edges[i + 1]``; the first bin also holds the rows above ``edges[0]``.
+
+    Ranks, not score values: a heavy tail (DAGMM's energies, HBOS, PCA) cannot squeeze every
+    row into one bin of a linear score axis, and every detector of a dataset shares the axis.
+    Log spacing gives the top few per cent, where the anomalies of a good detector are, as many
+    bins as the bulk of the rows.
 
     The counts come from the stored ROC curve, which holds the two labels' score
     distributions: at each threshold, ``fpr * n_normal`` normal and ``tpr * n_anomaly``
@@ -221,7 +263,7 @@ def rank_histogram(curves: dict[str, Any], per_decade: int = 8, min_rows: int = 
     edges = rows / n
     if rows.size < 2:
         return None
-    rows[0] = 0.0  # the first bin takes the top min_rows rows too
+    rows[0] = 0.0  # the first bin takes the rows above edges[0] too
     normal = np.diff(np.interp(rows, above, n_normal * fpr[first]))
     anomaly = np.diff(np.interp(rows, above, n_anomaly * tpr[first]))
     return edges, normal, anomaly
@@ -382,45 +424,6 @@ def training_figure(title: str, history: dict[str, Any] | None, latent: dict[str
     return fig
 
 
-def training_panel(ax: Axes, term: str, series: list[tuple[str, list[float]]], epochs: Any = None,
-                   best: Any = None, legend: bool = False) -> None:
-    """One objective term over epochs: ``series`` is ``[(key, values), ...]`` as in
-    :func:`history_series` (train solid black, ``val_*`` dashed grey).
-
-    The x axis counts epochs in whole numbers, from the first epoch to the last; the y axis is
-    labelled with the term (and "log scale" when the values span more than 50x, drawn on a log
-    axis).  ``best`` (an epoch number) is marked with a dotted line.  ``epochs`` are the epoch
-    numbers when they match the series' length, else 1, 2, ...
-    """
-    from matplotlib.ticker import MaxNLocator
-
-    n = 0
-    for key, values in series:
-        x = epochs if isinstance(epochs, list) and len(epochs) == len(values) else range(1, len(values) + 1)
-        validation = key.startswith("val_")
-        ax.plot(list(x), values, lw=1.3, color="0.55" if validation else "0.1", ls="--" if validation else "-",
-                label="validation" if validation else "train")
-        n = max(n, len(values))
-    finite = [v for _, vals in series for v in vals if math.isfinite(v)]
-    log = bool(finite and min(finite) > 0 and max(finite) / min(finite) > 50)
-    if log:
-        ax.set_yscale("log")  # its own locator: decades
-    else:
-        ax.yaxis.set_major_locator(MaxNLocator(4))
-    ax.xaxis.set_major_locator(MaxNLocator(5, integer=True, min_n_ticks=1))
-    xs = [float(v) for v in (epochs if isinstance(epochs, list) and len(epochs) == n else range(1, n + 1))
-          if isinstance(v, (int, float))]
-    if xs:
-        lo, hi = min(xs), max(xs)
-        ax.set_xlim(lo - 0.5, hi + 0.5) if lo == hi else ax.set_xlim(lo, hi)
-    if isinstance(best, int) and not isinstance(best, bool) and best > 0:
-        ax.axvline(best, color="0.5", lw=0.8, ls=":", label="best epoch")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(term + (" (log scale)" if log else ""))
-    if legend:
-        ax.legend(loc="upper right")
-
-
 def _latent_points(latent: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
     """The stored ``z`` is ``[z_c (latent_dim columns), relative distance, cosine]``."""
     try:
@@ -497,7 +500,7 @@ def cd_figure(test: RankTest, palette: dict[str, Any] | None = None) -> Figure:
                                                label_fmt_right="({rank:.2f}) {label}",
                                                color_palette={d: palette[d] for d in ranks.index})
         # scikit-posthocs fits the axis to the ranks drawn; a reader needs the whole scale 1..k
-        ax.set_xlim(1, k)
+        ax.set_xlim(1, max(k, 2))
         ax.set_xticks(range(1, k + 1))
         ax.spines["top"].set_visible(True)  # the rank axis (the report's style hides top spines)
         margin = 0.04 * (k - 1)
