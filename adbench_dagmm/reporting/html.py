@@ -25,11 +25,26 @@ nav a { display: block; color: #1a5c8e; text-decoration: none; }
 nav a.l2 { padding-left: 1em; }
 p.note { color: var(--muted); font-size: .92em; margin: .3em 0; }
 p.warn { color: var(--bad); background: var(--badbg); padding: .5em .8em; border-left: 4px solid var(--bad); }
-.wrap { overflow-x: auto; margin: .6em 0 1em; }
+/* a table wider than the page scrolls inside its box, never the page: the first column (the
+   detector) stays in view, and a shadow on the right edge shows that more columns follow */
+.wrap { overflow-x: auto; margin: .6em 0 1em; max-width: 100%;
+        background: linear-gradient(to left, #fff 30%, rgba(255,255,255,0))
+                      right / 3em 100% no-repeat local,
+                    radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.22), rgba(0,0,0,0))
+                      right / 1em 100% no-repeat scroll; }
 table { border-collapse: collapse; font-size: .9em; font-variant-numeric: tabular-nums; }
 caption { caption-side: top; text-align: left; color: var(--muted); padding-bottom: .3em; }
 th, td { padding: .25em .7em; border-bottom: 1px solid var(--line); white-space: nowrap; }
-th { background: var(--head); font-weight: 600; }
+th { background: var(--head); font-weight: 600; white-space: normal; vertical-align: bottom; }
+th:first-child, td:first-child { position: sticky; left: 0; background: #fff; box-shadow: inset -1px 0 var(--line); }
+th:first-child { background: var(--head); }
+/* narrow windows (a laptop split in two, a phone): smaller type and padding, so that the
+   per-dataset tables fit at 800 px without scrolling */
+@media (max-width: 960px) {
+  body { padding: .8em .8em 3em; }
+  table { font-size: .8em; }
+  th, td { padding: .2em .4em; }
+}
 td.l, th.l { text-align: left; } td.r, th.r { text-align: right; }
 tr.failed td { background: var(--badbg); }
 span.ci { color: var(--muted); font-size: .85em; }

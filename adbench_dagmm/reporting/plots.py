@@ -5,6 +5,11 @@ state, no GUI backend, nothing kept alive between figures.  Each function takes 
 from the store (curves, histograms, metric values, training history, latent sample) and returns
 a Figure; :func:`render` turns it into PNG or SVG bytes.
 
+Colour means detector: :func:`colors` gives every detector of a report one colour, used by its
+ROC and precision-recall curves, its score histograms, its box plots and its critical-difference
+label, and by nothing else.  The test labels (normal / anomaly) are told apart by grey and black,
+or by direction and shade, never by a hue a detector could also have.
+
 A report of a few thousand runs has dozens of datasets, so the cost per figure matters: each
 dataset gets one figure of small multiples (ROC, precision-recall, score histograms, box plots)
 and each DAGMM run one (training curves and latent space), titles are placed without
@@ -16,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import numpy as np
 
@@ -27,7 +32,9 @@ if TYPE_CHECKING:
     from .stats import RankTest
 
 DPI = 90
-NORMAL, ANOMALY = "#3b75af", "#d1495b"
+#: Colours of the test labels where a figure shows one detector (the latent space): neutral, so
+#: that no hue means both a label and a detector.
+NORMAL, ANOMALY = "#9aa3ab", "#1a1a1a"
 STYLE = {
     # an explicit title height switches off the automatic title placement, which measures the
     # tick labels of every axes on every draw (a third of the drawing time of small multiples)
@@ -48,25 +55,82 @@ def style() -> Iterator[None]:
         yield
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
+    """An empty Figure on the Agg canvas (no pyplot), at the report's resolution."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=DPI)
 
 
-def _few_ticks(ax: Axes, n: int = 4) -> None:
+def few_ticks(ax: Axes, n: int = 4) -> None:
+    """At most ``n`` major ticks on each axis (fewer labels to lay out and draw)."""
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(n))
     ax.yaxis.set_major_locator(MaxNLocator(n))
 
 
-def colors(names: Sequence[str]) -> dict[str, Any]:
-    """A fixed colour per detector, the same in every figure of a report."""
-    from matplotlib import colormaps
+def colors(names: Iterable[str]) -> dict[str, str]:
+    """One colour per detector (``"#rrggbb"``), a function of the *set* of names only.
 
-    cmap = colormaps["tab10" if len(names) <= 10 else "tab20"]
-    return {name: cmap(i % cmap.N) for i, name in enumerate(names)}
+    Every figure of a report gets its colours from this one call on the report's detectors, so
+    a detector has the same colour in the ROC, precision-recall, histogram, box-plot and
+    critical-difference figures.  Names are sorted first: any order of the same names gives the
+    same map.  Up to 10 detectors get matplotlib's ``tab10``; up to 20, the ten ``tab10`` colours
+    and then their light ``tab20`` partners (so a detector's colour does not change when an 11th
+    is added); beyond that, evenly spaced ``turbo`` colours, still one per detector.
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    ordered = sorted(set(names))
+    n = len(ordered)
+    if n <= 20:
+        tab20 = colormaps["tab20"]  # even entries are tab10's colours, odd ones their light partners
+        picks = [tab20(2 * i) for i in range(min(n, 10))] + [tab20(2 * i + 1) for i in range(n - 10)]
+    else:
+        picks = [colormaps["turbo"](x) for x in np.linspace(0.05, 0.95, n)]
+    return {name: to_hex(color) for name, color in zip(ordered, picks)}
+
+
+def training_panel(ax: Axes, term: str, series: list[tuple[str, list[float]]], epochs: Any = None,
+                   best: Any = None, legend: bool = False) -> None:
+    """One training-curve panel: an objective term over epochs, for the training figures of
+    plugins' report sections.  ``series`` is ``[(key, values), ...]`` (train solid black,
+    ``val_*`` dashed grey).
+
+    The x axis counts epochs in whole numbers, from the first epoch to the last; the y axis is
+    labelled with the term (and "log scale" when the values span more than 50x, drawn on a log
+    axis).  ``best`` (an epoch number) is marked with a dotted line.  ``epochs`` are the epoch
+    numbers when they match the series' length, else 1, 2, ...
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    n = 0
+    for key, values in series:
+        x = epochs if isinstance(epochs, list) and len(epochs) == len(values) else range(1, len(values) + 1)
+        validation = key.startswith("val_")
+        ax.plot(list(x), values, lw=1.3, color="0.55" if validation else "0.1", ls="--" if validation else "-",
+                label="validation" if validation else "train")
+        n = max(n, len(values))
+    finite = [v for _, vals in series for v in vals if math.isfinite(v)]
+    log = bool(finite and min(finite) > 0 and max(finite) / min(finite) > 50)
+    if log:
+        ax.set_yscale("log")  # its own locator: decades
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(4))
+    ax.xaxis.set_major_locator(MaxNLocator(5, integer=True, min_n_ticks=1))
+    xs = [float(v) for v in (epochs if isinstance(epochs, list) and len(epochs) == n else range(1, n + 1))
+          if isinstance(v, (int, float))]
+    if xs:
+        lo, hi = min(xs), max(xs)
+        ax.set_xlim(lo - 0.5, hi + 0.5) if lo == hi else ax.set_xlim(lo, hi)
+    if isinstance(best, int) and not isinstance(best, bool) and best > 0:
+        ax.axvline(best, color="0.5", lw=0.8, ls=":", label="best epoch")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(term + (" (log scale)" if log else ""))
+    if legend:
+        ax.legend(loc="upper right")
 
 
 def render(fig: Figure, fmt: str = "png") -> bytes:
@@ -105,7 +169,7 @@ def dataset_figure(title: str, runs: list[tuple[str, int, dict[str, Any]]],
     """
     detectors = sorted(set(values) | {d for d, _, _ in runs})
     width = max(11.0, 0.45 * len(detectors) * 2 + 4)
-    fig = _figure(width, 6.6)
+    fig = new_figure(width, 6.6)
     grid = fig.add_gridspec(2, 3, left=0.06, right=0.99, bottom=0.13, top=0.9, wspace=0.28, hspace=0.5,
                             width_ratios=[1, 1, 1.15])
     with style():
@@ -113,7 +177,7 @@ def dataset_figure(title: str, runs: list[tuple[str, int, dict[str, Any]]],
         f1_ax, auc_ax = fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
         legend_ax = fig.add_subplot(grid[1, 2])
         _roc_pr(roc_ax, pr_ax, runs, palette)
-        _score_hist(hist_ax, runs)
+        _score_hist(hist_ax, runs, palette)
         _box(f1_ax, values, detectors, "f1", palette)
         _box(auc_ax, values, detectors, "roc_auc", palette)
         _legend(legend_ax, detectors, runs, palette)
@@ -142,36 +206,108 @@ def _roc_pr(roc_ax: Axes, pr_ax: Axes, runs: list[tuple[str, int, dict[str, Any]
     roc_ax.set_title("ROC", y=1.0)
     pr_ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.01))
     pr_ax.set_title("Precision–recall", y=1.0)
-    _few_ticks(roc_ax, 5)
-    _few_ticks(pr_ax, 5)
+    few_ticks(roc_ax, 5)
+    few_ticks(pr_ax, 5)
 
 
-def _score_hist(ax: Axes, runs: list[tuple[str, int, dict[str, Any]]]) -> None:
-    """One row per detector: normal (up) and anomaly (down) score histograms, each normalised to
-    its label's count, on the detector's own score range scaled to [0, 1]."""
-    labels = []
+#: Shades of a detector's colour in its score histogram: normal rows (up) light, anomalies (down) dark.
+NORMAL_ALPHA, ANOMALY_ALPHA = 0.35, 0.9
+
+
+def rank_histogram(curves: dict[str, Any], per_decade: int = 8, min_rows: int = 10, min_width: float = 5.0
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Where a run's normal and anomalous test rows rank among all its test scores.
+
+    Returns ``(edges, normal, anomaly)``: ``edges`` are shares of the test rows, increasing
+    from ``min_rows / n`` (or a quarter of the anomalies' share, if smaller, but at least one
+    row) to 1, spaced evenly on a log scale (``per_decade`` bins a decade) except that no bin
+    is narrower than ``min_width`` rows (a bin of one or two rows is noise); bin ``i`` counts
+    the rows whose *top share* (the share of test rows scoring at least as high) lies between
+    ``edges[i]`` and ``edges[i + 1]``; the first bin also holds the rows above ``edges[0]``.
+
+    Ranks, not score values: a heavy tail (DAGMM's energies, HBOS, PCA) cannot squeeze every
+    row into one bin of a linear score axis, and every detector of a dataset shares the axis.
+    Log spacing gives the top few per cent, where the anomalies of a good detector are, as many
+    bins as the bulk of the rows.
+
+    The counts come from the stored ROC curve, which holds the two labels' score
+    distributions: at each threshold, ``fpr * n_normal`` normal and ``tpr * n_anomaly``
+    anomalous rows score at or above it.  Between stored points (ties, or points thinned away)
+    rows are spread evenly.  The label counts are the sums of the stored histogram.  None when
+    either is missing.
+    """
+    roc, hist = curves.get("roc") or {}, curves.get("hist") or {}
+    try:
+        fpr = np.asarray(roc.get("fpr") or [], dtype=np.float64)
+        tpr = np.asarray(roc.get("tpr") or [], dtype=np.float64)
+        n_normal = float(np.sum(hist.get("normal") or []))
+        n_anomaly = float(np.sum(hist.get("anomaly") or []))
+    except (TypeError, ValueError):
+        return None
+    if (fpr.size < 2 or fpr.shape != tpr.shape or not (np.isfinite(fpr).all() and np.isfinite(tpr).all())
+            or n_normal <= 0 or n_anomaly <= 0):
+        return None
+    n = n_normal + n_anomaly
+    above = n_normal * fpr + n_anomaly * tpr  # rows scoring at or above each threshold
+    above, first = np.unique(above, return_index=True)  # increasing, as np.interp needs
+    # the axis reaches the top min_rows rows, or further where anomalies are few: a quarter
+    # of their share, so that the bins right of it can show where they rank
+    low = min(1.0, max(1.0 / n, min(min_rows / n, n_anomaly / n / 4)))
+    step = 10 ** (1 / per_decade)
+    rows_list = [low * n]
+    while rows_list[-1] < n:
+        rows_list.append(max(rows_list[-1] * step, rows_list[-1] + min_width))
+    if len(rows_list) > 2 and n - rows_list[-2] < min_width / 2:
+        rows_list.pop(-2)  # no sliver of a bin next to the bottom edge
+    rows = np.minimum(np.asarray(rows_list), n)
+    edges = rows / n
+    if rows.size < 2:
+        return None
+    rows[0] = 0.0  # the first bin takes the rows above edges[0] too
+    normal = np.diff(np.interp(rows, above, n_normal * fpr[first]))
+    anomaly = np.diff(np.interp(rows, above, n_anomaly * tpr[first]))
+    return edges, normal, anomaly
+
+
+def _score_hist(ax: Axes, runs: list[tuple[str, int, dict[str, Any]]], palette: dict[str, Any]) -> None:
+    """One row per detector, in its colour: where its normal (up, light) and anomalous (down,
+    dark) test rows rank, as shares of the test rows scoring at least as high, on a log axis
+    (:func:`rank_histogram`).  Bars are densities (a label's share of rows in a bin over the
+    bin's share of all rows), each label scaled to its own largest bin: both labels are flat
+    for scores that rank at random, and a perfect detector's normal bars stop, and its anomaly
+    bars start, at the dotted mark, the anomalies' share of the test rows."""
+    from matplotlib.ticker import NullFormatter
+
+    labels, lowest = [], 1.0
     for row, (detector, _seed, curves) in enumerate(runs):
         base = -1.2 * row
-        hist = curves.get("hist") or {}
-        edges = np.asarray(hist.get("edges") or [], dtype=np.float64)
         labels.append((base, detector))
-        if edges.size < 2 or not np.all(np.isfinite(edges)):
+        hist = rank_histogram(curves)
+        if hist is None:
             continue
-        span = edges[-1] - edges[0]
-        scaled = (edges - edges[0]) / span if span > 0 else np.linspace(0, 1, edges.size)
-        for key, color, sign in (("normal", NORMAL, 1), ("anomaly", ANOMALY, -1)):
-            counts = np.asarray(hist.get(key) or [], dtype=np.float64)
-            if counts.size == edges.size - 1 and counts.sum() > 0:
-                frac = counts / counts.sum()
-                ax.stairs(base + sign * 0.55 * frac / frac.max(), scaled, baseline=base, fill=True,
-                          color=color, alpha=0.6, lw=0)
+        edges, normal, anomaly = hist
+        lowest = min(lowest, float(edges[0]))
+        widths = np.diff(np.concatenate([[0.0], edges[1:]]))  # the first bin starts at the top row
+        for counts, alpha, sign in ((normal, NORMAL_ALPHA, 1), (anomaly, ANOMALY_ALPHA, -1)):
+            values = counts / widths
+            if values.max() > 0:
+                ax.stairs(base + sign * 0.55 * values / values.max(), edges, baseline=base, fill=True,
+                          color=palette.get(detector, "0.4"), alpha=alpha, lw=0)
         ax.axhline(base, color="0.75", lw=0.5)
+        share = anomaly.sum() / (normal.sum() + anomaly.sum())
+        ax.vlines(share, base - 0.6, base + 0.6, color="0.2", lw=0.9, ls=":")
     ax.set_yticks([b for b, _ in labels], [d for _, d in labels])
+    for tick, (_, detector) in zip(ax.get_yticklabels(), labels):
+        tick.set_color(palette.get(detector, "0.1"))
     ax.tick_params(axis="y", length=0)
-    ax.set_xlim(0, 1)
+    ax.set_xscale("log")
+    ax.set_xlim(1.0, lowest)  # highest scores on the right
+    ticks = [t for t in (1.0, 0.1, 0.01, 0.001, 0.0001) if t >= lowest]
+    ax.set_xticks(ticks, [f"{t * 100:g} %" for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(-1.2 * max(len(runs) - 1, 0) - 0.65, 0.65)
-    ax.set_xticks([0, 0.5, 1], ["min", "score", "max"])
-    ax.set_title("Test scores: normal ▲ / anomaly ▼", y=1.0)
+    ax.set_xlabel("share of test rows scoring at least as high (log)")
+    ax.set_title("Test-score ranks: normal ▲ / anomaly ▼", y=1.0)
     ax.spines["left"].set_visible(False)
 
 
@@ -221,7 +357,9 @@ def _legend(ax: Axes, detectors: list[str], runs: list[tuple[str, int, dict[str,
     handles = [Line2D([], [], color=palette.get(d), lw=2,
                       label=d + (f" (seed {seeds[d]})" if d in seeds else " (no curves)"))
                for d in detectors]
-    handles += [Patch(color=NORMAL, alpha=0.6, label="normal"), Patch(color=ANOMALY, alpha=0.6, label="anomaly")]
+    handles += [Patch(color="0.3", alpha=NORMAL_ALPHA, label="normal ▲ (score ranks)"),
+                Patch(color="0.3", alpha=ANOMALY_ALPHA, label="anomaly ▼ (score ranks)"),
+                Line2D([], [], color="0.2", lw=0.9, ls=":", label="share of anomalies in the test rows")]
     ax.axis("off")
     ax.legend(handles=handles, loc="center left", ncols=2 if len(handles) > 8 else 1, fontsize=8)
 
@@ -266,35 +404,20 @@ def training_figure(title: str, history: dict[str, Any] | None, latent: dict[str
     if not panels and cloud is None:
         return None
     if cloud is None:  # history only: two columns
-        fig = _figure(7.6, 5.2)
+        fig = new_figure(7.6, 5.2)
         grid = fig.add_gridspec(2, 2, left=0.09, right=0.98, bottom=0.1, top=0.87, wspace=0.35, hspace=0.55)
     elif not panels:  # latent space only
-        fig = _figure(5.6, 5.2)
+        fig = new_figure(5.6, 5.2)
         grid = fig.add_gridspec(2, 1, left=0.02, right=0.95, bottom=0.05, top=0.9)
     else:
-        fig = _figure(12.0, 5.2)
+        fig = new_figure(12.0, 5.2)
         grid = fig.add_gridspec(2, 3, left=0.06, right=0.99, bottom=0.1, top=0.87, wspace=0.35, hspace=0.55,
                                 width_ratios=[1, 1, 1.5])
     with style():
         epochs = history.get("epoch") if isinstance(history, dict) else None
         best = history.get("best_epoch") if isinstance(history, dict) else None
         for i, (term, series) in enumerate(panels):
-            ax = fig.add_subplot(grid[i // 2, i % 2])
-            for key, values in series:
-                x = epochs if isinstance(epochs, list) and len(epochs) == len(values) else range(1, len(values) + 1)
-                ax.plot(list(x), values, lw=1.3, color="#333" if not key.startswith("val_") else "#e07b00",
-                        ls="--" if key.startswith("val_") else "-",
-                        label="validation" if key.startswith("val_") else "train")
-            _few_ticks(ax)
-            finite = [v for _, vals in series for v in vals if math.isfinite(v)]
-            if finite and min(finite) > 0 and max(finite) / min(finite) > 50:
-                ax.set_yscale("log")  # its own locator: decades
-            if isinstance(best, int) and not isinstance(best, bool) and best > 0:
-                ax.axvline(best, color="0.5", lw=0.8, ls=":")
-            ax.set_title(term, y=1.0)
-            ax.set_xlabel("epoch")
-            if i == 0:
-                ax.legend(loc="upper right")
+            training_panel(fig.add_subplot(grid[i // 2, i % 2]), term, series, epochs, best, legend=i == 0)
         if cloud is not None:
             _latent_axes(fig.add_subplot(grid[:, 2 if panels else 0], projection="3d"), *cloud)
         fig.suptitle(title, fontsize=11, x=0.06, ha="left")
@@ -338,7 +461,7 @@ def latent_figure(title: str, latent: dict[str, Any]) -> Figure | None:
     cloud = _latent_points(latent)
     if cloud is None:
         return None
-    fig = _figure(5.6, 4.8)
+    fig = new_figure(5.6, 4.8)
     with style():
         _latent_axes(fig.add_subplot(projection="3d"), *cloud)
         fig.suptitle(title, fontsize=10)
@@ -346,9 +469,17 @@ def latent_figure(title: str, latent: dict[str, Any]) -> Figure | None:
 
 
 # -- critical differences ------------------------------------------------------------------------
-def cd_figure(test: RankTest) -> Figure:
+def cd_figure(test: RankTest, palette: dict[str, Any] | None = None) -> Figure:
     """Critical-difference diagram (scikit-posthocs): average ranks, bars join detectors whose
-    post-hoc test is not significant; with no significant Friedman test every detector is joined."""
+    post-hoc test is not significant; with no significant Friedman test every detector is joined.
+
+    The rank axis spans every possible average rank, 1 (best) to k (the number of detectors
+    ranked), with a tick at each whole rank, so the distance of a detector from either end reads
+    directly; the labels sit beyond the ends of the axis.  Each detector is drawn in its colour
+    from ``palette`` (the report's :func:`colors`); without one, or when it lacks a ranked
+    detector, from :func:`colors` of the ranked detectors (the same map when every detector of
+    the report is ranked).
+    """
     import pandas as pd
     import scikit_posthocs as sp
 
@@ -357,14 +488,29 @@ def cd_figure(test: RankTest) -> Figure:
         sig = test.pairwise.loc[ranks.index, ranks.index]
     else:
         sig = pd.DataFrame(1.0, index=ranks.index, columns=ranks.index)
-    fig = _figure(7.5, 1.1 + 0.28 * len(ranks))
+    if palette is None or not set(ranks.index) <= set(palette):
+        palette = colors(ranks.index)
+    k = len(ranks)
+    fig = new_figure(7.5, 1.1 + 0.28 * k)
     with style():
         ax = fig.add_subplot()
-        sp.critical_difference_diagram(ranks, sig, ax=ax, alpha=test.alpha,
-                                       label_props={"fontsize": 8},
-                                       label_fmt_left="{label} ({rank:.2f})",
-                                       label_fmt_right="({rank:.2f}) {label}")
+        drawn = sp.critical_difference_diagram(ranks, sig, ax=ax, alpha=test.alpha,
+                                               label_props={"fontsize": 8},
+                                               label_fmt_left="{label} ({rank:.2f})",
+                                               label_fmt_right="({rank:.2f}) {label}",
+                                               color_palette={d: palette[d] for d in ranks.index})
+        # scikit-posthocs fits the axis to the ranks drawn; a reader needs the whole scale 1..k
+        ax.set_xlim(1, max(k, 2))
+        ax.set_xticks(range(1, k + 1))
+        ax.spines["top"].set_visible(True)  # the rank axis (the report's style hides top spines)
+        margin = 0.04 * (k - 1)
+        for elbow, label in zip(drawn["elbows"], drawn["labels"]):
+            end = 1 - margin if label.get_ha() == "right" else k + margin
+            xs = list(elbow.get_xdata())
+            elbow.set_xdata([end, *xs[1:]])
+            elbow.set_clip_on(False)
+            label.set_x(end)
         fig.suptitle(f"average rank on {METRIC_TITLE.get(test.metric, test.metric)} "
-                     f"over {len(test.blocks)} datasets (1 = best)", fontsize=9)
+                     f"over {len(test.blocks)} datasets (1 = best, {k} = worst)", fontsize=9)
         fig.subplots_adjust(left=0.22, right=0.78, bottom=0.05, top=0.72)
     return fig

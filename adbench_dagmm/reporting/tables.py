@@ -116,12 +116,17 @@ def _ok_cell(rec: dict[str, Any]) -> str:
     return ok if rec["ok"] == rec["runs"] else f"{ok} ⚠"
 
 
-def _best(values: list[float]) -> set[int]:
-    finite = [v for v in values if math.isfinite(v)]
+def best(values: list[float], digits: int = 3, lowest: bool = False) -> set[int]:
+    """Indices of the best value and of every value tied with it *as printed* (rounded to
+    ``digits`` decimals): two detectors whose cells read the same are both bold.  The highest
+    value is best, or the lowest with ``lowest``.  Empty when fewer than two values are finite
+    (nothing to compare)."""
+    shown = [round(v, digits) if math.isfinite(v) else None for v in values]
+    finite = [v for v in shown if v is not None]
     if len(finite) < 2:
         return set()
-    top = max(finite)
-    return {i for i, v in enumerate(values) if math.isfinite(v) and v == top}
+    top = min(finite) if lowest else max(finite)
+    return {i for i, v in enumerate(shown) if v == top}
 
 
 def overview_table(summary: list[dict[str, Any]]) -> Table:
@@ -165,7 +170,7 @@ def dataset_table(records: list[dict[str, Any]]) -> Table:
         table.rows.append([rec["detector"], _ok_cell(rec), seeds] + [
             _with_ci(rec[m], rec[f"{m}_ci"]) for m in DETAIL_METRICS])
     for c, metric in enumerate(DETAIL_METRICS, start=3):
-        for r in _best([rec[metric][0] for rec in records]):
+        for r in best([rec[metric][0] for rec in records]):
             table.bold.add((r, c))
     return table
 
@@ -179,7 +184,8 @@ def _seed_span(seeds: list[int]) -> str:
 
 
 def rank_table(test: RankTest) -> Table:
-    """Detectors by average rank (1 = best) with their rank on every dataset."""
+    """Detectors by average rank (1 = best) with their rank on every dataset; the best average
+    rank and the best rank on each dataset in bold, for every detector tied there."""
     columns = ["detector", "avg rank"] + test.blocks
     table = Table(columns=columns, rows=[])
     averages = test.average_ranks
@@ -188,8 +194,12 @@ def rank_table(test: RankTest) -> Table:
         j = test.detectors.index(detector)
         per_block = [f"{test.ranks[i, j]:g} ({test.means[i, j]:.3f})" for i in range(len(test.blocks))]
         table.rows.append([detector, f"{averages[detector]:.2f}" if averages else "–"] + per_block)
-    if table.rows:
-        table.bold.add((0, 1))
+    if averages:
+        for r in best([averages[d] for d in order], digits=2, lowest=True):
+            table.bold.add((r, 1))
+    for i in range(len(test.blocks)):
+        for r in best([float(test.ranks[i, test.detectors.index(d)]) for d in order], lowest=True):
+            table.bold.add((r, 2 + i))
     if test.dropped:
         table.notes.append("Left out (no ok run on every dataset, or of every detector): "
                            + "; ".join(test.dropped) + ".")
