@@ -13,23 +13,14 @@ from adbench_dagmm.errors import PluginError, UsageError
 from adbench_dagmm.registry import BUILTIN_PLUGINS, build_registry
 
 PLUGIN_SOURCE = '''
-from adbench_dagmm import BaseDetector, hookimpl
-import numpy as np
+from adbench_dagmm import hookimpl
+from mean_distance import MeanDistance  # tests/plugins, on sys.path (conftest)
 
 __version__ = "{version}"
 
-class {cls}(BaseDetector):
+class {cls}(MeanDistance):
     """A test detector: distance to the training mean."""
     name = "{name}"
-    def __init__(self, power=2.0):
-        self.power = power
-    def fit(self, X, y=None):
-        X = self._validate_data(X, reset=True)
-        self.mean_ = X.mean(axis=0)
-        return self
-    def decision_function(self, X):
-        X = self._validate_data(X, reset=False)
-        return self._check_scores((np.abs(X - self.mean_) ** self.power).sum(axis=1))
 
 @hookimpl
 def adb_register_detectors(register):

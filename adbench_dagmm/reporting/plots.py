@@ -3,11 +3,13 @@
 Figures are built from ``matplotlib.figure.Figure`` directly, never through pyplot: no global
 state, no GUI backend, nothing kept alive between figures.  Each function takes plain data read
 from the store (curves, histograms, metric values, training history, latent sample) and returns
-a Figure; :func:`render` turns it into PNG or SVG bytes.
+a Figure; :func:`render` turns it into PNG or SVG bytes.  :func:`new_figure`, :func:`style`,
+:func:`few_ticks` and the class colours ``NORMAL``/``ANOMALY`` are public for the figures of
+plugins' report sections.
 
 A report of a few thousand runs has dozens of datasets, so the cost per figure matters: each
-dataset gets one figure of small multiples (ROC, precision-recall, score histograms, box plots)
-and each DAGMM run one (training curves and latent space), titles are placed without
+dataset gets one figure of small multiples (ROC, precision-recall, score histograms, box plots),
+titles are placed without
 matplotlib's automatic title layout, and axes carry few ticks.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -48,13 +50,15 @@ def style() -> Iterator[None]:
         yield
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
+    """An empty Figure on the Agg canvas (no pyplot), at the report's resolution."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=DPI)
 
 
-def _few_ticks(ax: Axes, n: int = 4) -> None:
+def few_ticks(ax: Axes, n: int = 4) -> None:
+    """At most ``n`` major ticks on each axis (fewer labels to lay out and draw)."""
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(n))
@@ -80,17 +84,23 @@ def render(fig: Figure, fmt: str = "png") -> bytes:
     return buf.getvalue()
 
 
-FIGURES = ("dataset_figure", "training_figure", "latent_figure", "cd_figure")
+FIGURES = ("dataset_figure", "cd_figure")
 
 
-def draw(job: tuple[str, tuple[Any, ...]], fmt: str = "png") -> bytes:
-    """Build and render one figure from ``(function name, arguments)``; runs in worker processes."""
-    name, args = job
-    if name not in FIGURES:
-        raise ValueError(f"unknown figure {name!r}")
-    fig = globals()[name](*args)
+def draw(job: tuple[str | Callable[..., Any], tuple[Any, ...]], fmt: str = "png") -> bytes:
+    """Build and render one figure from ``(function, arguments)``; runs in worker processes.
+
+    The function is the name of one of this module's :data:`FIGURES`, or a module-level function
+    of a plugin's report section (pickled by reference, so importable in the worker).
+    """
+    func, args = job
+    if isinstance(func, str):
+        if func not in FIGURES:
+            raise ValueError(f"unknown figure {func!r}")
+        func = globals()[func]
+    fig = func(*args)
     if fig is None:
-        raise ValueError(f"{name} had nothing to draw")
+        raise ValueError(f"{getattr(func, '__name__', func)} had nothing to draw")
     return render(fig, fmt)
 
 
@@ -105,7 +115,7 @@ def dataset_figure(title: str, runs: list[tuple[str, int, dict[str, Any]]],
     """
     detectors = sorted(set(values) | {d for d, _, _ in runs})
     width = max(11.0, 0.45 * len(detectors) * 2 + 4)
-    fig = _figure(width, 6.6)
+    fig = new_figure(width, 6.6)
     grid = fig.add_gridspec(2, 3, left=0.06, right=0.99, bottom=0.13, top=0.9, wspace=0.28, hspace=0.5,
                             width_ratios=[1, 1, 1.15])
     with style():
@@ -142,8 +152,8 @@ def _roc_pr(roc_ax: Axes, pr_ax: Axes, runs: list[tuple[str, int, dict[str, Any]
     roc_ax.set_title("ROC", y=1.0)
     pr_ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.01))
     pr_ax.set_title("Precision–recall", y=1.0)
-    _few_ticks(roc_ax, 5)
-    _few_ticks(pr_ax, 5)
+    few_ticks(roc_ax, 5)
+    few_ticks(pr_ax, 5)
 
 
 def _score_hist(ax: Axes, runs: list[tuple[str, int, dict[str, Any]]]) -> None:
@@ -226,125 +236,6 @@ def _legend(ax: Axes, detectors: list[str], runs: list[tuple[str, int, dict[str,
     ax.legend(handles=handles, loc="center left", ncols=2 if len(handles) > 8 else 1, fontsize=8)
 
 
-# -- one figure per DAGMM run --------------------------------------------------------------------
-def history_series(history: dict[str, Any]) -> list[tuple[str, list[tuple[str, list[float]]]]]:
-    """Panels of per-epoch curves from a training history: ``[(term, [(key, values), ...])]``.
-
-    Every list of numbers as long as ``history["epoch"]`` is a curve, except the epoch numbers
-    and timings; ``val_<term>`` is drawn in the panel of ``<term>``.  Unknown keys are tolerated.
-    """
-    epochs = history.get("epoch")
-    n = len(epochs) if isinstance(epochs, list) else None
-    curves: dict[str, list[float]] = {}
-    for key, value in history.items():
-        if key in ("epoch", "seconds") or not isinstance(value, list) or not value:
-            continue
-        if n is not None and len(value) != n:
-            continue
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            curves[key] = [float(v) for v in value]
-    panels: dict[str, list[tuple[str, list[float]]]] = {}
-    for key, values in curves.items():
-        term = key[4:] if key.startswith("val_") else key
-        panels.setdefault(term, []).append((key, values))
-    order = sorted(panels, key=lambda t: (t != "loss", t))
-    return [(t, sorted(panels[t], key=lambda kv: kv[0].startswith("val_"))) for t in order]
-
-
-def training_figure_possible(history: Any, latent: Any) -> bool:
-    return bool(isinstance(history, dict) and history_series(history)) or (
-        isinstance(latent, dict) and _latent_points(latent) is not None)
-
-
-def training_figure(title: str, history: dict[str, Any] | None, latent: dict[str, Any] | None,
-                    max_panels: int = 4) -> Figure | None:
-    """Training curves (one panel per objective term, train solid, validation dashed; the first
-    ``max_panels`` terms, loss first) and the latent space in 3-D; None when neither is usable."""
-    panels = history_series(history) if isinstance(history, dict) else []
-    panels = panels[:max_panels]
-    cloud = _latent_points(latent) if isinstance(latent, dict) else None
-    if not panels and cloud is None:
-        return None
-    if cloud is None:  # history only: two columns
-        fig = _figure(7.6, 5.2)
-        grid = fig.add_gridspec(2, 2, left=0.09, right=0.98, bottom=0.1, top=0.87, wspace=0.35, hspace=0.55)
-    elif not panels:  # latent space only
-        fig = _figure(5.6, 5.2)
-        grid = fig.add_gridspec(2, 1, left=0.02, right=0.95, bottom=0.05, top=0.9)
-    else:
-        fig = _figure(12.0, 5.2)
-        grid = fig.add_gridspec(2, 3, left=0.06, right=0.99, bottom=0.1, top=0.87, wspace=0.35, hspace=0.55,
-                                width_ratios=[1, 1, 1.5])
-    with style():
-        epochs = history.get("epoch") if isinstance(history, dict) else None
-        best = history.get("best_epoch") if isinstance(history, dict) else None
-        for i, (term, series) in enumerate(panels):
-            ax = fig.add_subplot(grid[i // 2, i % 2])
-            for key, values in series:
-                x = epochs if isinstance(epochs, list) and len(epochs) == len(values) else range(1, len(values) + 1)
-                ax.plot(list(x), values, lw=1.3, color="#333" if not key.startswith("val_") else "#e07b00",
-                        ls="--" if key.startswith("val_") else "-",
-                        label="validation" if key.startswith("val_") else "train")
-            _few_ticks(ax)
-            finite = [v for _, vals in series for v in vals if math.isfinite(v)]
-            if finite and min(finite) > 0 and max(finite) / min(finite) > 50:
-                ax.set_yscale("log")  # its own locator: decades
-            if isinstance(best, int) and not isinstance(best, bool) and best > 0:
-                ax.axvline(best, color="0.5", lw=0.8, ls=":")
-            ax.set_title(term, y=1.0)
-            ax.set_xlabel("epoch")
-            if i == 0:
-                ax.legend(loc="upper right")
-        if cloud is not None:
-            _latent_axes(fig.add_subplot(grid[:, 2 if panels else 0], projection="3d"), *cloud)
-        fig.suptitle(title, fontsize=11, x=0.06, ha="left")
-    return fig
-
-
-def _latent_points(latent: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """The stored ``z`` is ``[z_c (latent_dim columns), relative distance, cosine]``."""
-    try:
-        z = np.asarray(latent.get("z") or [], dtype=np.float64)
-        y = np.asarray(latent.get("y") or [], dtype=np.int64)
-    except (TypeError, ValueError):
-        return None
-    if z.ndim != 2 or z.shape[0] == 0 or z.shape[0] != y.shape[0] or z.shape[1] < 3:
-        return None
-    keep = np.isfinite(z).all(axis=1)
-    return (z[keep], y[keep]) if keep.any() else None
-
-
-def _latent_axes(ax: Any, z: np.ndarray, y: np.ndarray) -> None:
-    for label, color, name in ((0, NORMAL, "normal"), (1, ANOMALY, "anomaly")):
-        m = y == label
-        ax.scatter(z[m, 0], z[m, -2], z[m, -1], s=3 if label == 0 else 8, color=color, alpha=0.5,
-                   label=f"{name} ({int(m.sum())})", depthshade=False)
-    ax.set_xlabel("z_c" if z.shape[1] == 3 else "z_c[0]", labelpad=-2)
-    ax.set_ylabel("rel. Euclidean dist.", labelpad=-2)
-    ax.set_zlabel("cosine similarity", labelpad=-2)
-    ax.tick_params(labelsize=6, pad=0)
-    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
-        from matplotlib.ticker import MaxNLocator
-
-        axis.set_major_locator(MaxNLocator(4))
-    ax.set_box_aspect(None, zoom=0.82)  # room for the z label inside the figure
-    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 0.0))
-    ax.text2D(0.5, 1.0, "latent space (test sample)", transform=ax.transAxes, ha="center",
-              va="top", fontsize=9)
-
-
-def latent_figure(title: str, latent: dict[str, Any]) -> Figure | None:
-    """The latent space alone (z_c, relative Euclidean distance, cosine similarity, 3-D)."""
-    cloud = _latent_points(latent)
-    if cloud is None:
-        return None
-    fig = _figure(5.6, 4.8)
-    with style():
-        _latent_axes(fig.add_subplot(projection="3d"), *cloud)
-        fig.suptitle(title, fontsize=10)
-    return fig
-
-
 # -- critical differences ------------------------------------------------------------------------
 def cd_figure(test: RankTest) -> Figure:
     """Critical-difference diagram (scikit-posthocs): average ranks, bars join detectors whose
@@ -357,7 +248,7 @@ def cd_figure(test: RankTest) -> Figure:
         sig = test.pairwise.loc[ranks.index, ranks.index]
     else:
         sig = pd.DataFrame(1.0, index=ranks.index, columns=ranks.index)
-    fig = _figure(7.5, 1.1 + 0.28 * len(ranks))
+    fig = new_figure(7.5, 1.1 + 0.28 * len(ranks))
     with style():
         ax = fig.add_subplot()
         sp.critical_difference_diagram(ranks, sig, ax=ax, alpha=test.alpha,
