@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from .document import FigureBlock
     from .stats import RankTest
 
 DPI = 90
@@ -102,6 +103,47 @@ def draw(job: tuple[str | Callable[..., Any], tuple[Any, ...]], fmt: str = "png"
     if fig is None:
         raise ValueError(f"{getattr(func, '__name__', func)} had nothing to draw")
     return render(fig, fmt)
+
+
+#: Below this many figures, starting worker processes costs more than it saves.
+PARALLEL_MIN_FIGURES = 16
+
+
+def render_figures(blocks: list[FigureBlock], jobs: int | None = None) -> None:
+    """Draw every figure block's job, in ``jobs`` processes (default: one per CPU, at most 4,
+    when there are at least :data:`PARALLEL_MIN_FIGURES` figures).
+
+    Drawing is pure-Python CPU work in matplotlib, so processes, not threads.  Workers fork
+    from a forkserver that has imported matplotlib once (a fork of this process could inherit
+    a browser driver's or a sweep's threads).  Results come back in document order.
+    """
+    import os
+
+    todo = [b for b in blocks if b.job is not None]
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, 4) if len(todo) >= PARALLEL_MIN_FIGURES else 1
+    # critical-difference diagrams need scikit-posthocs, already imported here: draw them here
+    # ... and figures of one-file plugins, whose modules a worker process cannot import
+    here = [b for b in todo if jobs == 1 or b.job[0] == "cd_figure" or (
+        not isinstance(b.job[0], str) and b.job[0].__module__.startswith("adb_local_plugin_"))]
+    away = [b for b in todo if b not in here]
+    for block in here:
+        block.data = draw(block.job, block.fmt)
+    if not away:
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["adbench_dagmm.reporting.plots", "matplotlib.figure",
+                                    "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg"])
+    else:
+        ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(jobs, len(away)), mp_context=ctx) as pool:
+        results = pool.map(draw, [b.job for b in away], [b.fmt for b in away], chunksize=1)
+        for block, data in zip(away, results):
+            block.data = data
 
 
 # -- one figure per dataset ----------------------------------------------------------------------
