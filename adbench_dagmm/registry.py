@@ -342,6 +342,10 @@ def build_registry(
                 )
             if _HOOK_OF_KIND[kind] not in info.hooks:
                 info.hooks.append(_HOOK_OF_KIND[kind])
+    for impl in pm.hook.adb_resolve_dataset.get_hookimpls():  # hooks that register nothing
+        info = by_name.get(impl.plugin_name)
+        if info is not None and "adb_resolve_dataset" not in info.hooks:
+            info.hooks.append("adb_resolve_dataset")
     # a plugin whose hooks failed must not leave half its entries behind
     for info in infos:
         if info.error:

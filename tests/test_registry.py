@@ -157,3 +157,19 @@ def test_suites_and_aliases_expand() -> None:
     assert registry.expand("dataset", ["suite:dagmm-paper"]) == ["kddcup99", "thyroid", "arrhythmia", "kddcup99_rev"]
     with pytest.raises(UsageError, match=r"unknown dataset suite 'suite:nope'; known: .*suite:dagmm-paper"):
         registry.expand("dataset", ["suite:nope"])
+
+
+def test_file_datasets_come_from_a_resolver_plugin(csv_dataset: Path) -> None:
+    registry = build_registry(load_entrypoints=False)
+    info = next(p for p in registry.plugins if p.name == "adb_datasets.files")
+    assert info.hooks == ["adb_resolve_dataset"] and info.registered == {}
+    assert type(registry.make_dataset(str(csv_dataset))).__name__ == "FileDataset"
+    with pytest.raises(UsageError, match=r"unknown dataset 'kdcup99'\. Did you mean: kddcup99"):
+        registry.make_dataset("kdcup99")
+
+
+def test_a_blocked_resolver_leaves_paths_unresolved(csv_dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADB_DISABLE_PLUGINS", "adb_datasets.files")
+    registry = build_registry(load_entrypoints=False)
+    with pytest.raises(UsageError, match="unknown dataset"):
+        registry.make_dataset(str(csv_dataset))
