@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import platform
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+DISTRIBUTION = "adbench-dagmm"
 
 
 class PeakRSS:
@@ -56,7 +59,13 @@ def environment() -> dict[str, Any]:
     import importlib.metadata as md
 
     versions = {"python": platform.python_version()}
-    for dist in ("adbench-dagmm", "numpy", "scikit-learn", "pyod", "torch", "pandas"):
+    try:  # this distribution and every one it requires (the built-in plugins' libraries too)
+        requires = md.requires(DISTRIBUTION) or []
+    except md.PackageNotFoundError:  # a source tree that is not installed
+        requires = []
+    names = [DISTRIBUTION] + [m.group(0) for r in requires if "extra ==" not in r
+                              for m in [re.match(r"[A-Za-z0-9_.-]+", r)] if m]
+    for dist in names:
         try:
             versions[dist] = md.version(dist)
         except md.PackageNotFoundError:
