@@ -7,6 +7,7 @@ browser check of the HTML is in ``test_report_browser.py``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -32,31 +33,20 @@ def adb_report(results: Path, output: Path, *args: str):  # type: ignore[no-unty
                                "-o", str(output), *args])
 
 
-@pytest.fixture(autouse=True)
-def _offline_env(monkeypatch):
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("ADB_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("ADB_OFFLINE", "1")
-
-
 # -- a synthetic store -----------------------------------------------------------------------------
-_CURVES: dict[tuple[str, int], dict] = {}
-
-
 def _curves(skill: float, seed: int) -> dict:
-    """Real ROC/PR/histogram artifacts of synthetic scores (cached: they are not the point)."""
+    """Real ROC/PR/histogram artifacts of synthetic scores (memoised: they are not the point)."""
+    return _curves_of(round(skill, 2), seed % 3)
+
+
+@functools.lru_cache(maxsize=None)  # a pure function of its arguments: nothing a test can change
+def _curves_of(skill: float, seed: int) -> dict:
     from adbench_dagmm.metrics import curves
 
-    key = (f"{skill:.2f}", seed % 3)
-    if key not in _CURVES:
-        rng = np.random.default_rng(seed)
-        y = (rng.random(600) < 0.15).astype(np.int64)
-        scores = rng.normal(size=600) + 3.0 * skill * y
-        _CURVES[key] = curves(y, scores)
-    return _CURVES[key]
+    rng = np.random.default_rng(seed)
+    y = (rng.random(600) < 0.15).astype(np.int64)
+    scores = rng.normal(size=600) + 3.0 * skill * y
+    return curves(y, scores)
 
 
 def _history(epochs: int = 25) -> dict:
