@@ -2,7 +2,8 @@
 
 The public API for plugin authors: ``hookimpl`` to implement hooks, ``BaseDetector`` and
 ``BaseDataset``/``Dataset``/``DatasetCard`` to subclass, ``Protocol`` for evaluation protocols,
-and the error classes.
+published results (``ReferenceSet``, ``PublishedValue``) and report sections (``ReportSection``,
+``ReportView``) to register, and the error classes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from .detector import BaseDetector
 from .errors import AdbError, DataError, NotFittedError, ParameterError, PluginError, TrainingError, UsageError
 from .hookspecs import hookimpl
 from .protocols import Protocol, Split
+from .references import PublishedValue, ReferenceSet
 from .registry import Suite
+from .reporting.sections import ReportSection, ReportView
 
 try:
     from importlib.metadata import version as _version
@@ -23,6 +26,7 @@ except Exception:  # not installed (running from a source tree)
 
 __all__ = [
     "AdbError", "BaseDataset", "BaseDetector", "DataError", "Dataset", "DatasetCard",
-    "NotFittedError", "ParameterError", "PluginError", "Protocol", "Split", "Suite", "TrainingError",
-    "UsageError", "__version__", "data_dir", "find_file", "hookimpl",
+    "NotFittedError", "ParameterError", "PluginError", "Protocol", "PublishedValue", "ReferenceSet",
+    "ReportSection", "ReportView", "Split", "Suite", "TrainingError", "UsageError", "__version__",
+    "data_dir", "find_file", "hookimpl",
 ]

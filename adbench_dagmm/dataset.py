@@ -10,13 +10,15 @@ map, not a parse.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import json
 import mmap
 import os
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 import numpy as np
 
@@ -29,7 +31,11 @@ CACHE_DIR_ENV = "ADB_CACHE_DIR"
 #: When set to 1, never download; a missing file is an error.
 OFFLINE_ENV = "ADB_OFFLINE"
 
-_override_data_dir: Path | None = None
+#: The ``--data-dir`` folder of the run being executed (set by :func:`use_data_dir`, i.e. by a
+#: :class:`~adbench_dagmm.context.RunContext`).  A context variable, not a module global: it is
+#: set only for the duration of a ``with`` block, per thread, so two contexts with different
+#: data folders can run in one process and nothing outlives the run.
+_data_dir_var: contextvars.ContextVar[Path | None] = contextvars.ContextVar("adb_data_dir", default=None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,10 +201,20 @@ class BaseDataset:
 
 
 # -- locations --------------------------------------------------------------------------------
+@contextlib.contextmanager
+def use_data_dir(path: str | os.PathLike[str] | None) -> Iterator[None]:
+    """Look for data files in ``path`` first (the ``--data-dir`` step) inside the ``with`` block."""
+    token = _data_dir_var.set(Path(path).expanduser() if path else None)
+    try:
+        yield
+    finally:
+        _data_dir_var.reset(token)
+
+
 def set_data_dir(path: str | os.PathLike[str] | None) -> None:
-    """Set the ``--data-dir`` override (highest priority) for this process."""
-    global _override_data_dir
-    _override_data_dir = Path(path).expanduser() if path else None
+    """Set the ``--data-dir`` folder for the rest of the current context (scripts; see
+    :func:`use_data_dir` for a scoped one, which the runner uses)."""
+    _data_dir_var.set(Path(path).expanduser() if path else None)
 
 
 def cache_dir() -> Path:
@@ -214,8 +230,9 @@ def cache_dir() -> Path:
 def data_dirs() -> list[tuple[str, Path]]:
     """Where data files are looked for, in order, with the reason for each folder."""
     dirs: list[tuple[str, Path]] = []
-    if _override_data_dir is not None:
-        dirs.append(("--data-dir", _override_data_dir))
+    override = _data_dir_var.get()
+    if override is not None:
+        dirs.append(("--data-dir", override))
     env = os.environ.get(DATA_DIR_ENV)
     if env:
         dirs.append((f"${DATA_DIR_ENV}", Path(env).expanduser()))

@@ -3,17 +3,19 @@
 A detector is a class with a registry ``name`` whose ``__init__`` only stores keyword arguments,
 ``fit(X)`` returns ``self`` and ``decision_function(X)`` returns float64 scores, higher = more
 anomalous.  Every public method validates its input through ``_validate_data`` and every score
-leaves through ``_check_scores``: a NaN never reaches a metric, a rank or the store.
+leaves through ``check_scores``: a NaN never reaches a metric, a rank or the store.  What a run
+keeps besides its scores (a training history, a latent sample, notes) a detector hands back
+through :meth:`BaseDetector.run_artifacts`; the runner reads nothing else of it.
 """
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import DataError, NotFittedError
+from .errors import DataError, NotFittedError, ParameterError
+from .params import constructor_params
 
 
 class BaseDetector:
@@ -31,22 +33,12 @@ class BaseDetector:
     # -- sklearn-style parameter handling ---------------------------------------------------
     @classmethod
     def _get_param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return sorted(
-            p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        )
+        return sorted(constructor_params(cls))
 
     @classmethod
     def param_defaults(cls) -> dict[str, Any]:
         """Constructor parameters and their defaults (``inspect.Parameter.empty`` if none)."""
-        sig = inspect.signature(cls.__init__)
-        return {
-            p.name: p.default
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        }
+        return {name: p.default for name, p in constructor_params(cls).items()}
 
     @classmethod
     def check_available(cls) -> str | None:
@@ -60,8 +52,6 @@ class BaseDetector:
         valid = set(self._get_param_names())
         for key, value in params.items():
             if key not in valid:
-                from .errors import ParameterError
-
                 raise ParameterError(
                     f"Unknown parameter {key!r} for {type(self).__name__}; "
                     f"valid parameters: {', '.join(sorted(valid))}."
@@ -120,7 +110,22 @@ class BaseDetector:
             )
         return X
 
-    def _check_scores(self, scores: Any) -> np.ndarray:
+    def run_artifacts(self, X_test: np.ndarray) -> dict[str, Any]:
+        """Per-run artifacts the runner stores with the run.
+
+        Called once after scoring, with the (preprocessed) test rows.  Returns JSON-serialisable
+        values under their keys (e.g. ``"history"``, ``"latent"``); report sections for them
+        come from the plugin that produces them (``adb_register_report_sections``).  The reserved
+        key ``"notes"`` (a list of str) is not stored as an artifact: its strings are appended to
+        the run's notes, which tables print as footnotes.
+
+        Default: the detector's ``notes_`` (a list of str set in ``fit``, e.g. "fitted on a
+        subsample") as ``{"notes": notes_}`` when it has any, else ``{}``.
+        """
+        notes = getattr(self, "notes_", None)
+        return {"notes": [str(n) for n in notes]} if notes else {}
+
+    def check_scores(self, scores: Any) -> np.ndarray:
         """Return scores as a float64 1-D array; raise if any is NaN or infinite."""
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
         bad = ~np.isfinite(scores)
@@ -130,3 +135,5 @@ class BaseDetector:
                 f"non-finite scores out of {scores.size}; refusing to use them."
             )
         return scores
+
+    _check_scores = check_scores  # the name before check_scores was public

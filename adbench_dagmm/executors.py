@@ -1,10 +1,12 @@
 """Where runs happen: worker processes on this machine (``--jobs N``) or a Dask cluster.
 
-An executor takes the run configs of a sweep and yields ``(row, artifacts)`` as runs finish, in
+An executor takes the planned runs of a sweep and the driver's
+:class:`~adbench_dagmm.context.RunContext`, and yields ``(row, artifacts)`` as runs finish, in
 whatever order they finish; the driver (:func:`adbench_dagmm.runner.run_sweep`) alone writes
 the store, one run at a time, so an interrupted sweep keeps every finished run.  Executors only
-decide *where* :func:`~adbench_dagmm.runner.execute` runs; it is a pure function of its config,
-so the results do not depend on the executor.
+decide *where* :func:`~adbench_dagmm.execute.execute` runs; it is a pure function of the planned
+run and its context, so the results do not depend on the executor.  A worker builds its own
+context from the driver's locations (data and plugin folders) and keeps it for all its runs.
 
 :class:`LocalExecutor` keeps N spawned worker processes (one run at a time each) instead of a
 ``concurrent.futures.ProcessPoolExecutor``: that pool cannot kill one run that is past its
@@ -19,7 +21,6 @@ import dataclasses
 import multiprocessing
 import multiprocessing.connection
 import os
-import re
 import signal
 import sys
 import threading
@@ -27,22 +28,25 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
+from .context import RunContext
+from . import devices
+from .devices import assign_device
+from .environment import environment
 from .errors import AdbError, UsageError
+from .execute import Result, execute, failure_row
+from .isolation import describe_exit, run_isolated
 
 if TYPE_CHECKING:
-    from .runner import RunConfig
-
-Result = tuple[dict[str, Any], dict[str, Any]]
+    from .plan import PlannedRun
 
 #: Environment variables that size the thread pools of OpenMP, BLAS and numexpr (and torch).
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
-DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:[0-9]+)?)$")
 #: Seconds to wait for a Dask scheduler to answer.
 DASK_CONNECT_TIMEOUT = 10.0
 
 
-# -- threads and devices ----------------------------------------------------------------------
+# -- threads ----------------------------------------------------------------------
 def available_cores() -> int:
     """The CPU cores this process may run on (its affinity mask, else the machine's count)."""
     try:
@@ -74,52 +78,6 @@ def _thread_env(threads: int) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def check_device(spec: str) -> str:
-    """Validate a ``--device`` value: auto, cpu, cuda or cuda:N."""
-    if not DEVICE_RE.match(spec):
-        raise UsageError(f"--device {spec!r} is not one of auto, cpu, cuda, cuda:N (e.g. cuda:0).")
-    return spec
-
-
-def cuda_device_count() -> int:
-    """How many CUDA devices torch sees here (0 without torch or without a GPU)."""
-    try:
-        import torch
-    except ImportError:
-        return 0
-    return int(torch.cuda.device_count())
-
-
-def validate_device(spec: str, device_count: int) -> None:
-    """Refuse ``cuda`` / ``cuda:N`` when this machine has no such GPU (usage error)."""
-    if not spec.startswith("cuda"):
-        return
-    if device_count == 0:
-        raise UsageError(f"--device {spec}: no CUDA device is visible here; use --device cpu or auto.")
-    index = int(spec.split(":", 1)[1]) if ":" in spec else 0
-    if index >= device_count:
-        raise UsageError(
-            f"--device {spec}: only {device_count} CUDA device(s) are visible "
-            f"(cuda:0 .. cuda:{device_count - 1})."
-        )
-
-
-def assign_device(requested: str | None, worker_index: int, device_count: int) -> str | None:
-    """The device worker ``worker_index`` uses for a run that asked for ``requested``.
-
-    ``auto`` and ``cuda`` spread the workers over the GPUs, one GPU per worker (``cuda:i`` with
-    i = worker index modulo the GPU count); ``auto`` means ``cpu`` without a GPU.  ``cpu`` and an
-    explicit ``cuda:N`` are kept as given.
-    """
-    if requested not in ("auto", "cuda"):
-        return requested
-    if device_count <= 0:
-        if requested == "cuda":
-            raise UsageError("--device cuda: no CUDA device is visible here; use --device cpu or auto.")
-        return "cpu"
-    return f"cuda:{worker_index % device_count}"
-
-
 # -- the local worker pool --------------------------------------------------------------------
 def _watch_parent(parent_pid: int) -> None:
     """End this worker when the driver is gone (kill -9 leaves no orphan running on)."""
@@ -129,8 +87,8 @@ def _watch_parent(parent_pid: int) -> None:
             os._exit(0)
 
 
-def _worker_main(conn: Any, threads: int, parent_pid: int, plugins_dir: str | None) -> None:
-    """A worker: run configs received on ``conn`` one at a time and send back their results."""
+def _worker_main(conn: Any, threads: int, parent_pid: int, locations: dict[str, str | None]) -> None:
+    """A worker: run planned runs received on ``conn`` one at a time and send back their results."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     try:
         os.dup2(2, 1)  # stdout carries the driver's results; plugin chatter goes to stderr
@@ -140,10 +98,9 @@ def _worker_main(conn: Any, threads: int, parent_pid: int, plugins_dir: str | No
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)  # libraries already loaded; later ones read THREAD_ENV
-    from .runner import environment, execute, registry_for
-
+    context = RunContext(**locations)  # this worker's registry and caches, for all its runs
     try:  # load plugins and what every run imports now: start-up is not the first run's time
-        registry_for(plugins_dir)
+        context.registry
         environment()
         import pandas  # noqa: F401
         import psutil  # noqa: F401
@@ -153,10 +110,10 @@ def _worker_main(conn: Any, threads: int, parent_pid: int, plugins_dir: str | No
     conn.send(("ready", os.getpid()))
     while True:
         try:
-            config = conn.recv()
+            run = conn.recv()
         except (EOFError, OSError):
             return
-        if config is None:  # done: run the exit handlers, skip the slow module teardown
+        if run is None:  # done: run the exit handlers, skip the slow module teardown
             import atexit
 
             atexit._run_exitfuncs()
@@ -165,12 +122,12 @@ def _worker_main(conn: Any, threads: int, parent_pid: int, plugins_dir: str | No
             os._exit(0)
         if "torch" in sys.modules:  # torch read OMP_NUM_THREADS at import; keep it in line
             sys.modules["torch"].set_num_threads(threads)
-        conn.send(("result", execute(config)))
+        conn.send(("result", execute(run, context)))
 
 
 @dataclasses.dataclass
 class _Task:
-    config: RunConfig
+    run: PlannedRun
     attempt: int = 1
     deadline: float | None = None
 
@@ -178,12 +135,12 @@ class _Task:
 class _Worker:
     """One spawned worker process and the driver's end of its pipe."""
 
-    def __init__(self, ctx: Any, index: int, threads: int, plugins_dir: str | None) -> None:
+    def __init__(self, ctx: Any, index: int, threads: int, locations: dict[str, str | None]) -> None:
         self.index = index
         self.ready = False
         self.task: _Task | None = None
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_main, args=(child, threads, os.getpid(), plugins_dir),
+        self.proc = ctx.Process(target=_worker_main, args=(child, threads, os.getpid(), locations),
                                 name=f"adb-worker-{index}")
         with _thread_env(threads):
             self.proc.start()
@@ -217,7 +174,7 @@ class _Worker:
 
 
 class LocalExecutor:
-    """Run configs on ``jobs`` spawned worker processes on this machine.
+    """Run planned runs on ``jobs`` spawned worker processes on this machine.
 
     Each worker runs one config at a time with ``threads`` OpenMP/BLAS/torch threads (default:
     cores // jobs, so workers x threads <= cores).  Results are yielded as they finish.  A run
@@ -240,46 +197,45 @@ class LocalExecutor:
         #: seconds from the start of the last sweep until its first workers were all ready
         self.startup_seconds: float | None = None
 
-    def _devices(self, configs: list[RunConfig]) -> int:
+    def _devices(self, runs: list[PlannedRun]) -> int:
         if self.device_count is None:
-            needs = any(c.device in ("auto", "cuda") for c in configs)
-            self.device_count = cuda_device_count() if needs else 0
+            needs = any(r.config.device in ("auto", "cuda") for r in runs)
+            self.device_count = devices.cuda_device_count() if needs else 0
         return self.device_count
 
     def _fill(self, ctx: Any, slots: list[_Worker | None], queue: collections.deque[_Task],
-              device_count: int) -> None:
+              device_count: int, locations: dict[str, str | None]) -> None:
         """(Re)start workers while there is work and hand the next run to each ready, idle one."""
         for i, worker in enumerate(slots):
             if worker is None and queue:
-                slots[i] = worker = _Worker(ctx, i, self.threads, queue[0].config.plugins_dir)
+                slots[i] = worker = _Worker(ctx, i, self.threads, locations)
             if worker is None or not worker.ready or worker.task is not None or not queue:
                 continue
             task = worker.task = queue.popleft()
-            config = dataclasses.replace(
-                task.config, device=assign_device(task.config.device, i, device_count))
-            task.deadline = time.monotonic() + config.timeout if config.timeout else None
+            run = task.run.with_device(assign_device(task.run.config.device, i, device_count))
+            timeout = run.config.timeout
+            task.deadline = time.monotonic() + timeout if timeout else None
             try:
-                worker.conn.send(config)
+                worker.conn.send(run)
             except OSError:
                 pass  # it died; the next receive() says so
 
-    def __call__(self, configs: Iterable[RunConfig]) -> Iterator[Result]:
-        from .runner import describe_exit, failure_row
-
-        configs = list(configs)
-        if not configs:
+    def __call__(self, runs: Iterable[PlannedRun], context: RunContext) -> Iterator[Result]:
+        runs = list(runs)
+        if not runs:
             return
-        device_count = self._devices(configs)
+        device_count = self._devices(runs)
+        locations = context.locations()
         ctx = multiprocessing.get_context("spawn")
-        queue = collections.deque(_Task(c) for c in configs)
-        slots: list[_Worker | None] = [None] * min(self.jobs, len(configs))
+        queue = collections.deque(_Task(r) for r in runs)
+        slots: list[_Worker | None] = [None] * min(self.jobs, len(runs))
         startup_deaths = 0
         graceful = False
         started = time.perf_counter()
         self.startup_seconds = None
         try:
             while queue or any(w is not None and w.task is not None for w in slots):
-                self._fill(ctx, slots, queue, device_count)
+                self._fill(ctx, slots, queue, device_count, locations)
                 live = [w for w in slots if w is not None]
                 deadlines = [w.task.deadline for w in live if w.task and w.task.deadline]
                 wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
@@ -307,10 +263,10 @@ class LocalExecutor:
                                     "to see the error in this process."
                                 ) from None
                         elif task.attempt <= self.retries:
-                            queue.appendleft(_Task(task.config, task.attempt + 1))
+                            queue.appendleft(_Task(task.run, task.attempt + 1))
                         else:
                             attempts = f"{task.attempt} attempt{'s' if task.attempt > 1 else ''}"
-                            finished.append((failure_row(task.config, "error", (
+                            finished.append((failure_row(task.run, "error", (
                                 f"worker process died ({how}) while running this run ({attempts}); "
                                 "the rest of the sweep went on")), {}))
                         continue
@@ -330,10 +286,10 @@ class LocalExecutor:
                     if task and task.deadline is not None and time.monotonic() >= task.deadline:
                         worker.stop(graceful=False)
                         slots[i] = None
-                        finished.append((failure_row(task.config, "timeout", (
-                            f"run exceeded the {task.config.timeout:g} s timeout and was killed")), {}))
+                        finished.append((failure_row(task.run, "timeout", (
+                            f"run exceeded the {task.run.config.timeout:g} s timeout and was killed")), {}))
                 # hand out work before the driver writes these, so no worker idles meanwhile
-                self._fill(ctx, slots, queue, device_count)
+                self._fill(ctx, slots, queue, device_count, locations)
                 yield from finished
             graceful = True
         finally:  # all at once: each worker's interpreter takes a moment to wind down
@@ -347,25 +303,27 @@ class LocalExecutor:
 
 
 # -- Dask distributed ---------------------------------------------------------------------------
-def _dask_task(config: RunConfig) -> Result:
-    """Runs on a Dask worker: ``execute`` (in a killable child process when a timeout is set)."""
-    from .runner import execute, failure_row, run_isolated
+def _dask_task(run: PlannedRun, context: RunContext) -> Result:
+    """Runs on a Dask worker: ``execute`` (in a killable child process when a timeout is set).
 
-    if not config.timeout:
-        return execute(config)
+    ``context`` arrives as its locations (see :class:`RunContext` pickling): each task builds
+    its own registry and caches, so a task depends on nothing a previous task left behind.
+    """
+    if not run.config.timeout:
+        return execute(run, context)
     if multiprocessing.current_process().daemon:
-        return failure_row(config, "error", (
+        return failure_row(run, "error", (
             "--timeout with --executor dask runs each run in a child process of the Dask worker, "
             "and this worker is daemonic; start the workers with "
             "DASK_DISTRIBUTED__WORKER__DAEMON=False, or drop --timeout.")), {}
-    return run_isolated(config)
+    return run_isolated(run, context)
 
 
 class DaskExecutor:
-    """Run configs as tasks on an existing Dask distributed cluster (``--scheduler tcp://...``).
+    """Run planned runs as tasks on an existing Dask distributed cluster (``--scheduler tcp://...``).
 
-    Workers need adbench-dagmm and the plugins installed and the data folder named in each
-    config (``RunConfig.data_dir``) readable.  Results come back to this process, the only one
+    Workers need adbench-dagmm and the plugins installed and the context's data and plugin
+    folders readable at the same paths.  Results come back to this process, the only one
     that writes the store.  A run whose worker died is rescheduled by Dask (its
     ``distributed.scheduler.allowed-failures``) and stored as ``error`` once Dask gives up.
     """
@@ -390,28 +348,26 @@ class DaskExecutor:
                 "start one with `dask scheduler` and workers with `dask worker ADDRESS`."
             ) from None
 
-    def __call__(self, configs: Iterable[RunConfig]) -> Iterator[Result]:
-        from .runner import failure_row
-
-        configs = list(configs)
-        if not configs:
+    def __call__(self, runs: Iterable[PlannedRun], context: RunContext) -> Iterator[Result]:
+        runs = list(runs)
+        if not runs:
             return
         from distributed import as_completed
 
         client = self._client()
         owned = client is not self.scheduler
-        pending: dict[Any, RunConfig] = {}
+        pending: dict[Any, PlannedRun] = {}
         try:
-            for config in configs:
-                pending[client.submit(_dask_task, config, pure=False)] = config
+            for run in runs:
+                pending[client.submit(_dask_task, run, context, pure=False)] = run
             for future in as_completed(list(pending), loop=client.loop):
-                config = pending.pop(future)
+                run = pending.pop(future)
                 try:
                     result = future.result()
                 except Exception as exc:  # noqa: BLE001  (KilledWorker, lost connection, ...)
                     name = type(exc).__name__
                     why = "its Dask worker died" if name == "KilledWorker" else "the Dask task failed"
-                    result = failure_row(config, "error", f"{why}: {name}: {exc}"), {}
+                    result = failure_row(run, "error", f"{why}: {name}: {exc}"), {}
                 future.release()
                 yield result
         finally:

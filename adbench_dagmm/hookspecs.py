@@ -35,3 +35,34 @@ def adb_register_suites(register):  # type: ignore[no-untyped-def]
     used, e.g. "the datasets whose files are present").  Detector suites are used as
     ``--detector NAME``, dataset suites as ``--dataset suite:NAME``.
     """
+
+
+@hookspec(firstresult=True)
+def adb_resolve_dataset(spec, options):  # type: ignore[no-untyped-def]
+    """Return a dataset instance for ``spec`` when it is not a registered name, else ``None``.
+
+    ``spec`` is what the user passed to ``--dataset`` (e.g. a file path) and ``options`` the
+    dataset options (``label_column``, ``anomaly_label``, ``impute``).  The first plugin that
+    returns an instance wins; raise :class:`~adbench_dagmm.UsageError` for a spec the plugin
+    recognises but cannot accept.
+    """
+
+
+@hookspec
+def adb_register_references(register):  # type: ignore[no-untyped-def]
+    """Register published results: ``register(ReferenceSet(...))`` once per table.
+
+    ``adb report`` shows every reference set next to the stored runs it matches, with a
+    verdict; ``adb list references`` lists them.
+    """
+
+
+@hookspec
+def adb_register_report_sections(register):  # type: ignore[no-untyped-def]
+    """Register report sections: ``register(ReportSection(name=..., title=..., build=...))``.
+
+    ``build(view)`` receives a :class:`~adbench_dagmm.reporting.sections.ReportView` (the
+    report's runs, their stored artifacts, a figure factory) and returns the section's blocks;
+    sections for a detector's own artifacts (``BaseDetector.run_artifacts``) belong to the
+    plugin that produces them.
+    """

@@ -25,7 +25,7 @@ def split_param(spec: str) -> tuple[str, str, str]:
     if not sep or not dot or not name or not key:
         raise ParameterError(
             f"--param {spec!r} is not of the form DETECTOR.KEY=VALUE "
-            "(e.g. --param iforest.n_estimators=200)."
+            "(e.g. --param mydetector.n_estimators=200)."
         )
     return name, key.strip(), value.strip()
 
@@ -120,14 +120,22 @@ def coerce(owner: str, key: str, text: str, param: inspect.Parameter) -> Any:
     return value
 
 
-def build_params(owner: str, cls: type, raw: dict[str, str]) -> dict[str, Any]:
-    """Validate and type the ``raw`` (key -> text) parameters of plugin class ``cls``."""
-    sig = inspect.signature(cls.__init__)
-    params = {
+def constructor_params(cls: type) -> dict[str, inspect.Parameter]:
+    """The named parameters of ``cls.__init__`` (no ``self``, ``*args`` or ``**kwargs``), in order.
+
+    The one place that reads a plugin's constructor: ``get_params``, ``--param`` typing, sweep
+    grids and the runner's seed/contamination/device filling all go through it.
+    """
+    return {
         p.name: p
-        for p in sig.parameters.values()
+        for p in inspect.signature(cls.__init__).parameters.values()  # type: ignore[misc]
         if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
+
+
+def build_params(owner: str, cls: type, raw: dict[str, str]) -> dict[str, Any]:
+    """Validate and type the ``raw`` (key -> text) parameters of plugin class ``cls``."""
+    params = constructor_params(cls)
     out: dict[str, Any] = {}
     for key, text in raw.items():
         if key not in params:

@@ -1,6 +1,8 @@
 """The plugin registry: built-ins, entry points and one-file plugins, all through pluggy hooks.
 
-Built-in plugins (``BUILTIN_PLUGINS``) register through the very hooks third-party plugins use.
+Built-in plugins (``BUILTIN_PLUGINS``) register through the very hooks third-party plugins use:
+detectors, datasets, protocols, suites, published reference results and report sections.  A
+dataset spec that is no registered name (a file path) goes to the ``adb_resolve_dataset`` hook.
 Third-party distributions are found through the ``adbench_dagmm`` entry-point group; one-file
 plugins through ``--plugins-dir`` / ``$ADB_PLUGINS_DIR``.  A plugin that fails to import or to
 register is listed as unavailable with its reason and the rest keeps working; a name registered
@@ -42,15 +44,20 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "adb_datasets.paper",
     "adb_datasets.odds",
     "adb_datasets.adbench",
+    "adb_datasets.files",
 )
 
-KINDS = ("detector", "dataset", "protocol", "suite")
+KINDS = ("detector", "dataset", "protocol", "suite", "reference", "report_section")
 _HOOK_OF_KIND = {
     "detector": "adb_register_detectors",
     "dataset": "adb_register_datasets",
     "protocol": "adb_register_protocols",
     "suite": "adb_register_suites",
+    "reference": "adb_register_references",
+    "report_section": "adb_register_report_sections",
 }
+#: Kinds whose registrations are values (dataclass instances with a ``name``), not classes.
+_VALUE_KINDS = ("reference", "report_section")
 #: A registry key: ``kddcup99``, or namespaced for collections: ``odds:wbc``, ``adbench:38_thyroid``.
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(:[a-z0-9][a-z0-9_.-]*)?$")
 
@@ -130,6 +137,25 @@ class Registry:
     def protocol(self, name: str) -> type:
         return self.get("protocol", name).cls
 
+    def make_dataset(self, spec: str, options: dict[str, Any] | None = None) -> Any:
+        """The dataset instance for a registered name, or for a spec a plugin resolves (a file).
+
+        A registered dataset gets the options its constructor accepts; any other spec goes to
+        the ``adb_resolve_dataset`` hook; a spec nobody resolves is an unknown dataset.
+        """
+        from .params import constructor_params
+
+        options = dict(options or {})
+        if spec in self.entries["dataset"]:
+            cls = self.dataset(spec)
+            accepted = constructor_params(cls)
+            return cls(**{k: v for k, v in options.items() if k in accepted})
+        found = self.pm.hook.adb_resolve_dataset(spec=spec, options=options)
+        if found is not None:
+            return found
+        self.get("dataset", spec)  # raises with the closest names
+        raise AssertionError("unreachable")
+
     # -- registration --------------------------------------------------------------------------
     def suite(self, kind: str, name: str) -> Suite | None:
         entry = self.entries["suite"].get(f"{kind}:{name}")
@@ -152,6 +178,9 @@ class Registry:
         return list(dict.fromkeys(out))
 
     def _register(self, kind: str, plugin: str, cls: Any) -> None:
+        if kind in _VALUE_KINDS:
+            self._register_value(kind, plugin, cls)
+            return
         if kind == "suite":
             if not isinstance(cls, Suite) or cls.kind not in ("detector", "dataset"):
                 raise PluginError(f"plugin {plugin!r} registered {cls!r} as a suite; use adbench_dagmm.Suite.")
@@ -176,6 +205,25 @@ class Registry:
                 f"rename one, or block one with {DISABLE_ENV}=<plugin>."
             )
         table[name] = Entry(kind, name, cls, plugin)
+
+    def _register_value(self, kind: str, plugin: str, value: Any) -> None:
+        from .references import ReferenceSet
+        from .reporting.sections import ReportSection
+
+        expected = {"reference": ReferenceSet, "report_section": ReportSection}[kind]
+        name = getattr(value, "name", None)
+        if not isinstance(value, expected) or not isinstance(name, str) or not _NAME_RE.match(name):
+            raise PluginError(
+                f"plugin {plugin!r} registered {value!r} as a {kind.replace('_', ' ')}, which needs "
+                f"an adbench_dagmm {expected.__name__} with a `name` matching [a-z][a-z0-9_]*."
+            )
+        table = self.entries[kind]
+        if name in table:
+            raise PluginError(
+                f"{kind.replace('_', ' ')} {name!r} registered by both {table[name].plugin!r} and "
+                f"{plugin!r}; rename one, or block one with {DISABLE_ENV}=<plugin>."
+            )
+        table[name] = Entry(kind, name, value, plugin)  # type: ignore[arg-type]
 
 
 def _module_version(module: object) -> str:
@@ -294,6 +342,10 @@ def build_registry(
                 )
             if _HOOK_OF_KIND[kind] not in info.hooks:
                 info.hooks.append(_HOOK_OF_KIND[kind])
+    for impl in pm.hook.adb_resolve_dataset.get_hookimpls():  # hooks that register nothing
+        info = by_name.get(impl.plugin_name)
+        if info is not None and "adb_resolve_dataset" not in info.hooks:
+            info.hooks.append("adb_resolve_dataset")
     # a plugin whose hooks failed must not leave half its entries behind
     for info in infos:
         if info.error:
@@ -303,17 +355,13 @@ def build_registry(
     return registry
 
 
-_default: Registry | None = None
+def get_registry(*, plugins_dir: str | os.PathLike[str] | None = None) -> Registry:
+    """A registry of every installed plugin (and those in ``plugins_dir``), built anew.
 
-
-def get_registry(
-    *, plugins_dir: str | os.PathLike[str] | None = None, refresh: bool = False
-) -> Registry:
-    """The process-wide registry (built on first use; ``refresh`` rebuilds it)."""
-    global _default
-    if _default is None or refresh or plugins_dir is not None:
-        _default = build_registry(plugins_dir=plugins_dir)
-    return _default
+    Nothing is cached at module level: a caller that needs it twice keeps the value (the CLI
+    builds one per command, a :class:`~adbench_dagmm.context.RunContext` one per context).
+    """
+    return build_registry(plugins_dir=plugins_dir)
 
 
 def get_detectors() -> dict[str, type]:

@@ -235,9 +235,9 @@ def expand_grid(name: str, cls: type, table: dict[str, Any], path: Path | str) -
     A list is a grid axis, except for a list-typed parameter (``hidden = [60, 30]``), whose
     grid is a list of lists.  Values are typed and checked against ``cls``'s constructor.
     """
-    signature = inspect.signature(cls.__init__).parameters
-    params = {k: p for k, p in signature.items()
-              if k != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    from .params import constructor_params
+
+    params = constructor_params(cls)
     axes: list[list[tuple[str, Any]]] = []
     for key, value in table.items():
         if key not in params:

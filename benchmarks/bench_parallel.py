@@ -31,7 +31,9 @@ import pandas as pd
 
 from adbench_dagmm.executors import LocalExecutor, available_cores, threads_per_worker
 from adbench_dagmm.results import Store
-from adbench_dagmm.runner import RunConfig, registry_for, run_sweep, serial_executor
+from adbench_dagmm.context import RunContext
+from adbench_dagmm.plan import RunConfig
+from adbench_dagmm.runner import run_sweep, serial_executor
 
 PLUGIN = textwrap.dedent('''
     import time
@@ -61,7 +63,7 @@ PLUGIN = textwrap.dedent('''
 
         def decision_function(self, X):
             X = self._validate_data(X, reset=False)
-            return self._check_scores(np.linalg.norm(X - self.mean_, axis=1))
+            return self.check_scores(np.linalg.norm(X - self.mean_, axis=1))
 
 
     class Sleep(Spin):
@@ -98,10 +100,11 @@ def make_data(folder: Path, n: int, d: int) -> str:
 
 def sweep_seconds(configs: list[RunConfig], plugins: str, executor, store_dir: Path) -> tuple[float, float, list[dict]]:  # type: ignore[no-untyped-def]
     """Wall seconds of the sweep, of which start-up of its workers, and its rows."""
-    registry = registry_for(plugins)  # built once per `adb run` as well: not part of a run
+    context = RunContext(plugins_dir=plugins)
+    context.registry  # built once per `adb run` as well: not part of a run
     with Store(store_dir) as store:
         start = time.perf_counter()
-        ids = run_sweep(configs, store, registry=registry, executor=executor, force=True)
+        ids = run_sweep(configs, store, context=context, executor=executor, force=True)
         wall = time.perf_counter() - start
         rows = store.rows(run_ids=ids)
     bad = [r for r in rows if r["status"] != "ok"]
@@ -127,8 +130,7 @@ def main() -> None:
         large = make_data(folder, 20_000, 20)
 
         def configs(detector: str, params: dict, data: str, runs: int) -> list[RunConfig]:
-            return [RunConfig(detector, params, data, "zong2018", seed, plugins_dir=plugins)
-                    for seed in range(runs)]
+            return [RunConfig(detector, params, data, "zong2018", seed) for seed in range(runs)]
 
         print(f"cores: {available_cores()}, --jobs {args.jobs} gives {threads_per_worker(args.jobs)} "
               f"thread(s) per worker; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

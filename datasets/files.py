@@ -1,5 +1,8 @@
 """Any user file as a dataset: ``--dataset path/to/data.csv`` (csv, tsv, parquet, npz, mat).
 
+A plugin like any other: it resolves every ``--dataset`` spec that looks like a path (the
+``adb_resolve_dataset`` hook) to a :class:`FileDataset`.
+
 Also the array readers the ODDS/ADBench plugins share (:func:`read_arrays`, :func:`binary_labels`).
 
 Rules for a user file:
@@ -20,6 +23,7 @@ by ``sha256()``/``load()``, so a bad file fails its own runs (exit status 1) and
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,7 @@ import numpy as np
 
 from adbench_dagmm.dataset import BaseDataset, Dataset, DatasetCard, file_sha256
 from adbench_dagmm.errors import DataError, UsageError
+from adbench_dagmm.hookspecs import hookimpl
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet")
 ARRAY_SUFFIXES = (".npz", ".mat")
@@ -379,3 +384,13 @@ class FileDataset(BaseDataset):
             )
         return (table.to_numpy(np.float64), [str(c) for c in table.columns], is_cat,
                 np.asarray(y, dtype=np.int8), notes)
+
+
+def looks_like_path(spec: str) -> bool:
+    """Whether a ``--dataset`` spec names a file (a separator, a suffix, or an existing path)."""
+    return os.sep in spec or "/" in spec or Path(spec).suffix != "" or Path(spec).exists()
+
+
+@hookimpl
+def adb_resolve_dataset(spec: str, options: dict[str, Any]) -> FileDataset | None:
+    return FileDataset(spec, **options) if looks_like_path(spec) else None

@@ -15,8 +15,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+PLUGINS_DIR = Path(__file__).resolve().parent / "plugins"
 REAL_DATA_DIR = os.environ.get("ADB_DATA_DIR") or str(Path(__file__).resolve().parents[2] / "shared" / "data")
 KDD_FILE = "kddcup99/kddcup.data_10_percent.gz"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Make the fixture plugins importable (``from mean_distance import MeanDistance``), for
+    one-off plugins derived from them; spawned worker processes inherit ``sys.path``."""
+    import sys
+
+    if str(PLUGINS_DIR) not in sys.path:
+        sys.path.insert(0, str(PLUGINS_DIR))
 
 
 def missing_data(reason: str) -> None:
@@ -39,13 +49,6 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> None:
             monkeypatch.delenv(key)
     monkeypatch.setenv("ADB_OFFLINE", "1")
     monkeypatch.setenv("ADB_CACHE_DIR", str(session_cache))
-    from adbench_dagmm import dataset, registry, runner
-
-    dataset.set_data_dir(None)
-    registry._default = None
-    runner._registries.clear()
-    runner._load.cache_clear()
-    runner._split.cache_clear()
 
 
 @pytest.fixture

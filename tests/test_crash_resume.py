@@ -11,45 +11,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 
-PLUGIN = textwrap.dedent('''
-    import time
-
-    import numpy as np
-
-    from adbench_dagmm import BaseDetector, hookimpl
-
-
-    class Slow(BaseDetector):
-        """Distance to the training mean, after sleeping ``seconds`` in fit."""
-
-        name = "slow"
-
-        def __init__(self, seconds=0.4, random_state=None):
-            self.seconds = seconds
-            self.random_state = random_state
-
-        def fit(self, X, y=None):
-            X = self._validate_data(X, reset=True)
-            time.sleep(self.seconds)
-            self.mean_ = X.mean(axis=0)
-            return self
-
-        def decision_function(self, X):
-            X = self._validate_data(X, reset=False)
-            return self._check_scores(np.linalg.norm(X - self.mean_, axis=1))
-
-
-    @hookimpl
-    def adb_register_detectors(register):
-        register(Slow)
-''')
 N_RUNS = 12
 
 
@@ -62,11 +29,10 @@ def adb_command() -> list[str]:
 
 @pytest.fixture
 def sweep(tmp_path: Path, csv_dataset: Path) -> tuple[list[str], Path]:
-    plugins = tmp_path / "plugins"
-    plugins.mkdir()
-    (plugins / "slow_plugin.py").write_text(PLUGIN)
+    plugins = Path(__file__).parent / "plugins"
     results = tmp_path / "res"
-    command = [*adb_command(), "--plugins-dir", str(plugins), "run", "-d", "slow", "-D", str(csv_dataset),
+    command = [*adb_command(), "--plugins-dir", str(plugins), "run", "-d", "sleepy", "--param", "sleepy.seconds=0.4",
+               "-D", str(csv_dataset),
                "--seeds", str(N_RUNS), "--jobs", "2", "--results", str(results)]
     return command, results / "adb.sqlite"
 

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from adbench_dagmm.cli import app
 from adbench_dagmm.results import Store
-from adbench_dagmm.runner import RunConfig, execute, make_dataset
+from adbench_dagmm.execute import execute
+from adbench_dagmm.plan import RunConfig
 from adbench_dagmm.registry import build_registry
 from adb_datasets.files import FileDataset
 
@@ -171,9 +172,9 @@ def test_cli_options_reach_the_file_dataset(blobs, tmp_path: Path) -> None:  # t
     assert all("dropped 1 constant column(s): other" in r["notes"] for r in rows)
 
 
-def test_make_dataset_passes_options_to_files(csv_dataset: Path) -> None:
+def test_file_resolver_passes_options_to_files(csv_dataset: Path) -> None:
     registry = build_registry(load_entrypoints=False)
-    plugin = make_dataset(registry, str(csv_dataset), {"label_column": "label", "impute": "mean"})
+    plugin = registry.make_dataset(str(csv_dataset), {"label_column": "label", "impute": "mean"})
     assert isinstance(plugin, FileDataset) and plugin.impute == "mean"
     row, _ = execute(RunConfig(detector="iforest", params={}, dataset=str(csv_dataset), protocol="zong2018", seed=0))
     assert row["status"] == "ok", row["error"]

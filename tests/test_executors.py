@@ -3,109 +3,29 @@
 from __future__ import annotations
 
 import os
-import textwrap
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from adbench_dagmm import executors
+from adbench_dagmm import devices
 from adbench_dagmm.cli import app
 from adbench_dagmm.errors import UsageError
-from adbench_dagmm.executors import (
-    DaskExecutor, LocalExecutor, assign_device, check_device, threads_per_worker, validate_device,
-)
+from adbench_dagmm import executors
+from adbench_dagmm.context import RunContext
+from adbench_dagmm.devices import assign_device, check_device, validate_device
+from adbench_dagmm.executors import DaskExecutor, LocalExecutor, threads_per_worker
 from adbench_dagmm.results import Store
-from adbench_dagmm.runner import RunConfig, registry_for, run_sweep
-
-#: One-file test plugin: detectors that report where they ran, sleep, or kill their process.
-PLUGIN = textwrap.dedent('''
-    import os
-    import signal
-    import time
-
-    import numpy as np
-
-    from adbench_dagmm import BaseDetector, hookimpl
-
-
-    class Probe(BaseDetector):
-        """Distance to the training mean; notes the process, its thread limits and its device."""
-
-        name = "probe"
-
-        def __init__(self, device="auto", random_state=None):
-            self.device = device
-            self.random_state = random_state
-
-        def fit(self, X, y=None):
-            X = self._validate_data(X, reset=True)
-            from threadpoolctl import threadpool_info
-
-            blas = max((lib["num_threads"] for lib in threadpool_info()), default=0)
-            self.notes_ = [f"pid={os.getpid()}", f"omp={os.environ.get('OMP_NUM_THREADS')}",
-                           f"blas={blas}", f"device={getattr(self, 'device', None)}"]
-            self.mean_ = X.mean(axis=0)
-            return self
-
-        def decision_function(self, X):
-            X = self._validate_data(X, reset=False)
-            return self._check_scores(np.linalg.norm(X - self.mean_, axis=1))
-
-
-    class Sleepy(Probe):
-        """Sleeps ``seconds`` in fit for seed ``slow_seed``."""
-
-        name = "sleepy"
-
-        def __init__(self, seconds=120.0, slow_seed=1, random_state=None):
-            self.seconds = seconds
-            self.slow_seed = slow_seed
-            self.random_state = random_state
-
-        def fit(self, X, y=None):
-            if self.random_state == self.slow_seed:
-                time.sleep(self.seconds)
-            return super().fit(X)
-
-
-    class CrashExit(Probe):
-        """Ends its process with exit code 1 in fit for seed 1 (a segfaulting extension, say)."""
-
-        name = "crash_exit"
-
-        def fit(self, X, y=None):
-            if self.random_state == 1:
-                os._exit(1)
-            return super().fit(X)
-
-
-    class CrashKill(Probe):
-        """Is killed with SIGKILL in fit for seed 1 (the kernel's OOM killer, say)."""
-
-        name = "crash_kill"
-
-        def fit(self, X, y=None):
-            if self.random_state == 1:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return super().fit(X)
-
-
-    @hookimpl
-    def adb_register_detectors(register):
-        for cls in (Probe, Sleepy, CrashExit, CrashKill):
-            register(cls)
-''')
+from adbench_dagmm.plan import RunConfig
+from adbench_dagmm.runner import run_sweep
 
 METRICS = ("precision", "recall", "f1", "roc_auc", "average_precision", "precision_at_n")
 
 
 @pytest.fixture
-def plugins(tmp_path: Path) -> str:
-    folder = tmp_path / "plugins"
-    folder.mkdir()
-    (folder / "exec_probe.py").write_text(PLUGIN)
-    return str(folder)
+def plugins() -> str:
+    """The fixture plugins: ``probe`` notes where it ran, ``sleepy``, ``crash_exit``, ``crash_kill``."""
+    return str(Path(__file__).parent / "plugins")
 
 
 def adb(plugins: str, *args: str):  # type: ignore[no-untyped-def]
@@ -181,6 +101,7 @@ def test_jobs_2_gives_the_results_of_jobs_1(plugins: str, csv_dataset: Path, tmp
 
 def test_timeout_with_jobs_kills_only_that_run(plugins: str, csv_dataset: Path, tmp_path: Path) -> None:
     result = adb(plugins, "run", "-d", "sleepy", "-D", str(csv_dataset), "--seeds", "4", "--jobs", "2",
+                 "--param", "sleepy.seconds=120", "--param", "sleepy.slow_seed=1",
                  "--timeout", "5", "--results", str(tmp_path / "res"))
     assert result.exit_code == 1, result.output
     rows = stored(tmp_path / "res")
@@ -208,12 +129,11 @@ def test_a_dying_worker_loses_only_its_run(plugins: str, csv_dataset: Path, tmp_
 
 def test_auto_device_pins_one_gpu_per_worker(plugins: str, csv_dataset: Path, tmp_path: Path) -> None:
     """With a fake count of two GPUs, each worker runs all its runs on its own cuda:i."""
-    registry = registry_for(plugins)
-    configs = [RunConfig("probe", {}, str(csv_dataset), "zong2018", seed, plugins_dir=plugins, device="auto")
+    configs = [RunConfig("probe", {}, str(csv_dataset), "zong2018", seed, device="auto")
                for seed in range(6)]
     pool = LocalExecutor(2, device_count=2)
     with Store(tmp_path / "res") as store:
-        run_sweep(configs, store, registry=registry, executor=pool)
+        run_sweep(configs, store, context=RunContext(plugins_dir=plugins), executor=pool)
         rows = store.rows()
     assert len(rows) == 6 and {r["status"] for r in rows} == {"ok"}
     device_of_pid = {}
@@ -228,7 +148,7 @@ def test_auto_device_pins_one_gpu_per_worker(plugins: str, csv_dataset: Path, tm
 
 def test_device_option_is_not_part_of_the_run_id(plugins: str, csv_dataset: Path, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(executors, "cuda_device_count", lambda: 1)
+    monkeypatch.setattr(devices, "cuda_device_count", lambda: 1)
     base = ["run", "-d", "probe", "-D", str(csv_dataset), "--seeds", "2", "--results", str(tmp_path / "res")]
     first = adb(plugins, *base, "--device", "cuda:0")
     assert first.exit_code == 0, first.output
@@ -243,7 +163,7 @@ def test_device_option_is_not_part_of_the_run_id(plugins: str, csv_dataset: Path
 
 def test_cuda_without_a_gpu_is_a_usage_error(plugins: str, csv_dataset: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(executors, "cuda_device_count", lambda: 0)
+    monkeypatch.setattr(devices, "cuda_device_count", lambda: 0)
     result = adb(plugins, "run", "-d", "probe", "-D", str(csv_dataset), "--device", "cuda",
                  "--results", str(tmp_path / "res"))
     assert result.exit_code == 2, result.output
@@ -274,11 +194,11 @@ def test_dask_cluster_gives_the_results_of_a_local_run(plugins: str, csv_dataset
 
 def test_dask_failures_are_rows_not_crashes(plugins: str, csv_dataset: Path, tmp_path: Path,
                                             dask_cluster) -> None:  # type: ignore[no-untyped-def]
-    registry = registry_for(plugins)
-    configs = [RunConfig("probe", {}, str(csv_dataset), "zong2018", 0, plugins_dir=plugins),
-               RunConfig("probe", {}, str(tmp_path / "missing.csv"), "zong2018", 0, plugins_dir=plugins)]
+    configs = [RunConfig("probe", {}, str(csv_dataset), "zong2018", 0),
+               RunConfig("probe", {}, str(tmp_path / "missing.csv"), "zong2018", 0)]
     with Store(tmp_path / "res") as store:
-        ids = run_sweep(configs, store, registry=registry, executor=DaskExecutor(dask_cluster.scheduler_address))
+        ids = run_sweep(configs, store, context=RunContext(plugins_dir=plugins),
+                        executor=DaskExecutor(dask_cluster.scheduler_address))
         rows = {r["run_id"]: r for r in store.rows(run_ids=ids)}
     assert [rows[i]["status"] for i in ids] == ["ok", "error"]
     assert "missing.csv: file not found" in rows[ids[1]]["error"]

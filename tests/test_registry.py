@@ -13,23 +13,14 @@ from adbench_dagmm.errors import PluginError, UsageError
 from adbench_dagmm.registry import BUILTIN_PLUGINS, build_registry
 
 PLUGIN_SOURCE = '''
-from adbench_dagmm import BaseDetector, hookimpl
-import numpy as np
+from adbench_dagmm import hookimpl
+from mean_distance import MeanDistance  # tests/plugins, on sys.path (conftest)
 
 __version__ = "{version}"
 
-class {cls}(BaseDetector):
+class {cls}(MeanDistance):
     """A test detector: distance to the training mean."""
     name = "{name}"
-    def __init__(self, power=2.0):
-        self.power = power
-    def fit(self, X, y=None):
-        X = self._validate_data(X, reset=True)
-        self.mean_ = X.mean(axis=0)
-        return self
-    def decision_function(self, X):
-        X = self._validate_data(X, reset=False)
-        return self._check_scores((np.abs(X - self.mean_) ** self.power).sum(axis=1))
 
 @hookimpl
 def adb_register_detectors(register):
@@ -166,3 +157,19 @@ def test_suites_and_aliases_expand() -> None:
     assert registry.expand("dataset", ["suite:dagmm-paper"]) == ["kddcup99", "thyroid", "arrhythmia", "kddcup99_rev"]
     with pytest.raises(UsageError, match=r"unknown dataset suite 'suite:nope'; known: .*suite:dagmm-paper"):
         registry.expand("dataset", ["suite:nope"])
+
+
+def test_file_datasets_come_from_a_resolver_plugin(csv_dataset: Path) -> None:
+    registry = build_registry(load_entrypoints=False)
+    info = next(p for p in registry.plugins if p.name == "adb_datasets.files")
+    assert info.hooks == ["adb_resolve_dataset"] and info.registered == {}
+    assert type(registry.make_dataset(str(csv_dataset))).__name__ == "FileDataset"
+    with pytest.raises(UsageError, match=r"unknown dataset 'kdcup99'\. Did you mean: kddcup99"):
+        registry.make_dataset("kdcup99")
+
+
+def test_a_blocked_resolver_leaves_paths_unresolved(csv_dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADB_DISABLE_PLUGINS", "adb_datasets.files")
+    registry = build_registry(load_entrypoints=False)
+    with pytest.raises(UsageError, match="unknown dataset"):
+        registry.make_dataset(str(csv_dataset))

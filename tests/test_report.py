@@ -7,6 +7,7 @@ browser check of the HTML is in ``test_report_browser.py``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -23,33 +24,29 @@ from adbench_dagmm.results import Store
 from adbench_dagmm.summary import fmt, summarize
 
 runner = CliRunner()
+PLUGINS = str(Path(__file__).parent / "plugins")
 
 
-@pytest.fixture(autouse=True)
-def _offline_env(monkeypatch):
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("ADB_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("ADB_OFFLINE", "1")
+def adb_report(results: Path, output: Path, *args: str):  # type: ignore[no-untyped-def]
+    """``adb --plugins-dir tests/plugins report``: with the fixture plugins' reference set."""
+    return runner.invoke(app, ["--plugins-dir", PLUGINS, "report", "--results", str(results),
+                               "-o", str(output), *args])
 
 
 # -- a synthetic store -----------------------------------------------------------------------------
-_CURVES: dict[tuple[str, int], dict] = {}
-
-
 def _curves(skill: float, seed: int) -> dict:
-    """Real ROC/PR/histogram artifacts of synthetic scores (cached: they are not the point)."""
+    """Real ROC/PR/histogram artifacts of synthetic scores (memoised: they are not the point)."""
+    return _curves_of(round(skill, 2), seed % 3)
+
+
+@functools.lru_cache(maxsize=None)  # a pure function of its arguments: nothing a test can change
+def _curves_of(skill: float, seed: int) -> dict:
     from adbench_dagmm.metrics import curves
 
-    key = (f"{skill:.2f}", seed % 3)
-    if key not in _CURVES:
-        rng = np.random.default_rng(seed)
-        y = (rng.random(600) < 0.15).astype(np.int64)
-        scores = rng.normal(size=600) + 3.0 * skill * y
-        _CURVES[key] = curves(y, scores)
-    return _CURVES[key]
+    rng = np.random.default_rng(seed)
+    y = (rng.random(600) < 0.15).astype(np.int64)
+    scores = rng.normal(size=600) + 3.0 * skill * y
+    return curves(y, scores)
 
 
 def _history(epochs: int = 25) -> dict:
@@ -256,7 +253,7 @@ def test_friedman_not_run_below_minimums(tmp_path, skills, datasets, why):
     md = (tmp_path / "out" / "report.md").read_text()
     assert "Friedman test not run: it needs at least 3 detectors and 3 datasets" in md
     assert why in md
-    assert "## DAGMM paper reference" in md
+    assert "# Published results" not in md  # no registered reference names detectors a, b, c
 
 
 def test_incomplete_detectors_and_datasets_are_left_out_of_ranks(tmp_path):
@@ -272,21 +269,63 @@ def test_incomplete_detectors_and_datasets_are_left_out_of_ranks(tmp_path):
     assert test.ran and test.ranks.tolist() == [[1, 2, 3]] * 3
 
 
-def test_paper_verdicts(tmp_path):
-    from adbench_dagmm.reporting.stats import PAPER_TABLE2
+def _section(md: str, heading: str) -> str:
+    """The Markdown from ``heading`` to the next heading of the same or a higher level."""
+    level = heading.split(" ")[0]
+    start = md.index(heading + "\n")
+    ends = [i for i in (md.find(f"\n{'#' * n} ", start + 1) for n in range(1, len(level) + 1)) if i != -1]
+    return md[start:min(ends)] if ends else md[start:]
 
+
+def test_published_verdicts_of_a_fixture_reference(tmp_path):
+    """tests/plugins/published.py registers a toy table: ours above, within, below, protocol
+    differs, not run; rows of methods with no detector of ours are only named."""
+    from adbench_dagmm.registry import build_registry
+
+    TOY = build_registry(load_entrypoints=False, plugins_dir=PLUGINS).get("reference", "toy2026_table1").cls
+    result_dir = tmp_path / "res"
+    published = {v.dataset: v.metrics["f1"] for v in TOY.values if v.method == "MeanDist"}
+    write_store(result_dir, {"mean_distance": 0.0}, ["toy", "toy_hard", "toy_easy"], 4, noise=0.004,
+                offsets={"toy": published["Toy"] + 0.1, "toy_hard": published["Toy-hard"],
+                         "toy_easy": published["Toy-easy"] - 0.2}).close()
+    write_store(result_dir, {"mean_distance": 0.0}, ["toy_other"], 3, protocol="pyod").close()
+    rep = adb_report(result_dir, tmp_path / "out", "-f", "md", "--no-plots")
+    assert rep.exit_code == 0, rep.output
+    md = (tmp_path / "out" / "report.md").read_text()
+    section = _section(md, f"## {TOY.citation}")
+    rows = {r[0]: r for r in _md_rows(section, "| dataset | method (ours) |")}
+    assert rows["toy"][1] == "MeanDist (mean_distance)"
+    assert rows["toy"][2:5] == ["0.8000", "0.8100", "0.8000 ± 0.0100"]  # published P, R, F1 ± std
+    assert {name: r[-1] for name, r in rows.items()} == {
+        "toy": "above", "toy_hard": "within the 95 % CI", "toy_easy": "below",
+        "toy_other (pyod)": "protocol differs", "toy_missing": "not run"}
+    assert "with no detector of ours: Oracle." in section
+    assert "Published values are means over 10 runs" in section
+
+
+def test_paper_verdicts_of_the_dagmm_plugin(tmp_path):
+    """The DAGMM plugin's Table 2 (and GOAD's Table 3) against a store of dagmm runs."""
+    from adb_plugins.dagmm.references import TABLE2
+
+    thyroid_f1 = next(f1 for m, d, _, _, f1 in TABLE2 if (m, d) == ("DAGMM", "Thyroid"))
     result_dir = tmp_path / "res"
     # kddcup99 well above the paper, thyroid on it, arrhythmia well below, kddcup99_rev not run
     write_store(result_dir, {"dagmm": 0.0}, ["kddcup99", "thyroid", "arrhythmia"], 4, noise=0.004,
-                offsets={"kddcup99": 0.97, "thyroid": PAPER_TABLE2["thyroid"][2], "arrhythmia": 0.30}).close()
+                offsets={"kddcup99": 0.97, "thyroid": thyroid_f1, "arrhythmia": 0.30}).close()
     rep = runner.invoke(app, ["report", "--results", str(result_dir), "-o", str(tmp_path / "out"),
                               "-f", "md", "--no-plots"])
     assert rep.exit_code == 0, rep.output
     md = (tmp_path / "out" / "report.md").read_text()
-    rows = {r[0]: r for r in _md_rows(md, "| dataset | paper P |")}
-    assert rows["kddcup99"][1:4] == ["0.9297", "0.9442", "0.9369"]
+    zong = _section(md, "## Zong et al., Deep Autoencoding Gaussian Mixture Model for Unsupervised "
+                        "Anomaly Detection, ICLR 2018, Table 2")
+    rows = {r[0]: r for r in _md_rows(zong, "| dataset | method (ours) |")}
+    assert rows["kddcup99"][2:5] == ["0.9297", "0.9442", "0.9369"]
     assert {name: r[-1] for name, r in rows.items()} == {
-        "kddcup99": "above", "thyroid": "within the CI", "arrhythmia": "below", "kddcup99_rev": "not run"}
+        "kddcup99": "above", "thyroid": "within the 95 % CI", "arrhythmia": "below", "kddcup99_rev": "not run"}
+    goad = _section(md, "## Bergman & Hoshen, Classification-Based Anomaly Detection for General Data, "
+                        "ICLR 2020, Table 3")
+    assert {r[0]: r[-1] for r in _md_rows(goad, "| dataset | method (ours) |")}["kddcup99"] == "above"
+    assert "GOAD" in goad and "FB-AE" in goad  # named, not compared
 
 
 def test_one_seed_has_no_ci_and_failed_runs_are_named(tmp_path):
@@ -296,7 +335,7 @@ def test_one_seed_has_no_ci_and_failed_runs_are_named(tmp_path):
                               "-f", "md", "--no-plots"])
     assert rep.exit_code == 0, rep.output
     md = (tmp_path / "out" / "report.md").read_text()
-    verdicts = {r[0]: r[-1] for r in _md_rows(md, "| dataset | paper P |")}
+    verdicts = {r[0]: r[-1] for r in _md_rows(md, "| dataset | method (ours) |")}
     assert verdicts["kddcup99"] == "no CI (1 seed)"
     assert verdicts["thyroid"] == "no ok run (2 failed)"
 
@@ -379,32 +418,6 @@ def test_build_report_api_errors(tmp_path):
 
     with pytest.raises(UsageError, match="unknown post-hoc test 'tukey'"):
         build_report(tmp_path, tmp_path / "out", ReportOptions(posthoc="tukey"))
-
-
-def test_history_series_tolerates_odd_histories():
-    from adbench_dagmm.reporting.plots import history_series, training_figure, training_figure_possible
-
-    history = {"epoch": [1, 2, 3], "loss": [3.0, 2.0, 1.0], "val_loss": [3.5, 2.5, 1.5],
-               "energy": [1.0, 0.5], "note": "x", "flags": [True, False, True], "recoveries": [],
-               "cov_diag": [0.1, 0.2, 0.3]}
-    panels = history_series(history)
-    assert [(t, [k for k, _ in s]) for t, s in panels] == [("loss", ["loss", "val_loss"]), ("cov_diag", ["cov_diag"])]
-    assert history_series({"loss": [1.0, 0.5]}) == [("loss", [("loss", [1.0, 0.5])])]
-    assert training_figure("t", {"stop_reason": "max_epochs"}, None) is None
-    assert not training_figure_possible({"stop_reason": "max_epochs"}, {"z": [], "y": []})
-    assert training_figure("t", history, None) is not None
-
-
-def test_latent_figure_needs_three_columns():
-    from adbench_dagmm.reporting.plots import latent_figure
-
-    assert latent_figure("t", {"z": [[1.0, 2.0]], "y": [0]}) is None
-    assert latent_figure("t", {"z": [[1.0, 2.0, 3.0]], "y": [0, 1]}) is None  # lengths differ
-    assert latent_figure("t", {"z": [[1.0, 2.0, 3.0, 0.5, 0.9]] * 4, "y": [0, 1, 0, 1]}) is not None
-    from adbench_dagmm.reporting.plots import draw
-
-    png = draw(("training_figure", ("t", None, {"z": [[1.0, 2.0, 3.0]] * 4, "y": [0, 1, 0, 1]})))
-    assert png[:4] == b"\x89PNG"
 
 
 def test_three_thousand_runs_render_quickly(tmp_path):

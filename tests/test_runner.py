@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from adbench_dagmm.cli import app
 from adbench_dagmm.results import EXPORT_COLUMNS, Store
-from adbench_dagmm.runner import RunConfig, execute
+from adbench_dagmm.execute import execute
+from adbench_dagmm.plan import RunConfig
 
 PLUGINS = str(Path(__file__).parent / "plugins")
 

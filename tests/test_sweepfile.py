@@ -12,57 +12,13 @@ from typer.testing import CliRunner
 from adbench_dagmm.cli import app
 from adbench_dagmm.errors import UsageError
 from adbench_dagmm.results import Store
-from adbench_dagmm.runner import registry_for
+from adbench_dagmm.registry import build_registry
 from adbench_dagmm.sweepfile import load_sweep
 
-PLUGIN = textwrap.dedent('''
-    import numpy as np
-
-    from adbench_dagmm import BaseDetector, hookimpl
-
-
-    class GridProbe(BaseDetector):
-        """Scaled distance to the training mean; parameters of every kind for grid tests."""
-
-        name = "gridprobe"
-
-        def __init__(self, k=3, scale=1.0, hidden=(8, 4), mode="l2", center=False,
-                     widths: "Sequence[int] | None" = None, random_state=None):
-            self.widths = widths
-            self.k = k
-            self.scale = scale
-            self.hidden = hidden
-            self.mode = mode
-            self.center = center
-            self.random_state = random_state
-
-        def fit(self, X, y=None):
-            X = self._validate_data(X, reset=True)
-            self.mean_ = X.mean(axis=0)
-            return self
-
-        def decision_function(self, X):
-            X = self._validate_data(X, reset=False)
-            return self._check_scores(self.scale * np.linalg.norm(X - self.mean_, axis=1))
-
-
-    class OtherProbe(GridProbe):
-        name = "otherprobe"
-
-
-    @hookimpl
-    def adb_register_detectors(register):
-        register(GridProbe)
-        register(OtherProbe)
-''')
-
-
 @pytest.fixture
-def plugins(tmp_path: Path) -> str:
-    folder = tmp_path / "plugins"
-    folder.mkdir()
-    (folder / "grid_probe.py").write_text(PLUGIN)
-    return str(folder)
+def plugins() -> str:
+    """The fixture plugins (``gridprobe`` and ``otherprobe`` take parameters of every kind)."""
+    return str(Path(__file__).parent / "plugins")
 
 
 @pytest.fixture
@@ -97,7 +53,7 @@ def test_lists_are_grid_axes_and_list_parameters_take_lists_of_lists(plugins: st
         hidden = [[8, 4], [16, 8], [32, 16]]
         widths = [[4, 2], [8]]
     '''))
-    grids = sweep.grids(registry_for(plugins))
+    grids = sweep.grids(build_registry(plugins_dir=plugins))
     fixed = {"hidden": (16, 8), "mode": "l1", "widths": [4, 2]}
     assert grids["gridprobe"] == [
         {"k": 1, "scale": 0.5, **fixed}, {"k": 1, "scale": 1.0, **fixed},
@@ -112,7 +68,7 @@ def test_values_are_typed_like_param_options(plugins: str, write) -> None:  # ty
     sweep = load_sweep(write('''
         detectors = {gridprobe = {k = 2.0, scale = "1e-3", center = true}}
     '''))
-    assert sweep.grids(registry_for(plugins)) == {"gridprobe": [{"k": 2, "scale": 0.001, "center": True}]}
+    assert sweep.grids(build_registry(plugins_dir=plugins)) == {"gridprobe": [{"k": 2, "scale": 0.001, "center": True}]}
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -141,7 +97,7 @@ def test_file_errors_name_the_key_and_the_file(write, text: str, message: str) -
 def test_parameter_errors_name_the_file(plugins: str, write, text: str, message: str) -> None:  # type: ignore[no-untyped-def]
     path = write(text)
     with pytest.raises(UsageError, match=rf"{re.escape(str(path))}: .*{message}"):
-        load_sweep(path).grids(registry_for(plugins))
+        load_sweep(path).grids(build_registry(plugins_dir=plugins))
 
 
 def test_missing_file_is_a_usage_error(plugins: str, tmp_path: Path) -> None:

@@ -35,7 +35,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class State:
-    plugins_dir: str | None = None
+    """The global options of the command being run (reset by the callback on every command)."""
+
+    def __init__(self) -> None:
+        self.plugins_dir: str | None = None
+        self.registry: Any = None  # built once per command, on first use
 
 
 state = State()
@@ -80,9 +84,12 @@ def handle_errors(func: F) -> F:
 
 
 def get_registry():  # type: ignore[no-untyped-def]
-    from ..registry import get_registry as _get
+    """The registry of this command's plugins (``--plugins-dir`` included), built once."""
+    if state.registry is None:
+        from ..registry import build_registry
 
-    return _get(plugins_dir=state.plugins_dir)
+        state.registry = build_registry(plugins_dir=state.plugins_dir)
+    return state.registry
 
 
 def _version(value: bool) -> None:
@@ -103,6 +110,7 @@ def main_callback(
                                  help="Show the version and exit."),
 ) -> None:
     """Benchmark unsupervised anomaly detectors on tabular data."""
+    state.__init__()  # type: ignore[misc]
     state.plugins_dir = plugins_dir
 
 

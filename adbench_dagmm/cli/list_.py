@@ -1,4 +1,4 @@
-"""``adb list detectors|datasets|protocols``: one item per line, name first."""
+"""``adb list detectors|datasets|protocols|references``: one item per line, name first."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ class Kind(str, enum.Enum):
     detectors = "detectors"
     datasets = "datasets"
     protocols = "protocols"
+    references = "references"
 
 
 def _first_line(cls: type) -> str:
@@ -29,15 +30,21 @@ def list_command(
         help="For datasets: check whether each data file is present locally (no download).",
     ),
 ) -> None:
-    """List registered detectors, datasets or protocols, one per line, name first.
+    """List registered detectors, datasets, protocols or published reference results, one per
+    line, name first.
 
     Datasets show rows, features, anomaly ratio, source and whether the file is present locally
     (checked without downloading), then the dataset suites (``--dataset suite:NAME``).
+    References show the protocol, the metrics, which of the table's methods and datasets match
+    ours, and the citation.
     """
     registry = get_registry()
     singular = kind.value[:-1]
     if kind is Kind.datasets:
         _list_datasets(registry, check_files)
+        return
+    if kind is Kind.references:
+        _list_references(registry)
         return
     for name in registry.names(singular):
         entry = registry.get(singular, name)
@@ -48,6 +55,26 @@ def list_command(
             typer.echo(f"{name}\t{status}\t[{entry.plugin}]")
         elif kind is Kind.protocols:
             typer.echo(f"{name}\tv{cls.version}\t{_first_line(cls)}")
+
+
+def _list_references(registry) -> None:  # type: ignore[no-untyped-def]
+    """One line per reference set: name, protocol, metrics, matches, citation, plugin."""
+    for name in registry.names("reference"):
+        entry = registry.get("reference", name)
+        ref = entry.cls
+        matched = ref.matched()
+        methods = list(dict.fromkeys(f"{v.method}={d}" for v, d, _ in matched))
+        datasets = list(dict.fromkeys(f"{v.dataset}={s}" for v, _, s in matched))
+        fields = [
+            name,
+            f"protocol={ref.protocol}",
+            f"metrics={','.join(ref.metrics)}",
+            f"values={len(ref.values)} ({len(ref.methods)} methods)",
+            f"matches: {', '.join(methods) or 'none'} on {', '.join(datasets) or 'none'}",
+            ref.citation,
+            f"[{entry.plugin}]",
+        ]
+        typer.echo("\t".join(fields))
 
 
 def _natural(name: str) -> list[object]:

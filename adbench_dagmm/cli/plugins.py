@@ -17,6 +17,8 @@ def plugins_command() -> None:
         table.add_column(column, overflow="fold")
     for info in registry.plugins:
         registers = "; ".join(f"{kind}s: {', '.join(names)}" for kind, names in info.registered.items())
+        if "adb_resolve_dataset" in info.hooks:
+            registers = "; ".join(filter(None, [registers, "resolves dataset specs (adb_resolve_dataset)"]))
         status = "ok" if info.available else f"unavailable: {info.error}"
         table.add_row(info.name, info.version, info.source, registers or "-", status)
     out_console.print(table)

@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import AdbError, UsageError
-from . import app, err_console, handle_errors, out_console
+from . import app, err_console, get_registry, handle_errors, out_console
 
 
 class Posthoc(str, enum.Enum):
@@ -32,7 +32,7 @@ def report_command(
     detector: Optional[List[str]] = typer.Option(None, "--detector", "-d", help="Only these detectors (repeatable)."),
     dataset: Optional[List[str]] = typer.Option(None, "--dataset", "-D", help="Only these datasets (repeatable; as stored, see `adb export`)."),
     protocol: Optional[List[str]] = typer.Option(None, "--protocol", "-p", help="Only these protocols (repeatable)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed whose ROC/PR curves, histograms, training curves and latent space are drawn (default: the smallest seed of each dataset)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed whose ROC/PR curves, histograms and plugin figures (e.g. training curves) are drawn (default: the smallest seed of each dataset)."),
     metric: List[str] = typer.Option(["f1,roc_auc"], "--metric", "-m", help="Metrics to rank and test, comma-separated or repeated: f1, roc_auc, average_precision, precision, recall, precision_at_n."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the Friedman and post-hoc tests."),
     posthoc: Posthoc = typer.Option(Posthoc.wilcoxon, "--posthoc", help="Post-hoc test after a significant Friedman test: Wilcoxon signed-rank with Holm correction, or Nemenyi."),
@@ -41,8 +41,9 @@ def report_command(
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw the figures (tables and tests only with --no-plots)."),
 ) -> None:
     """Write a comparison report of stored runs: per-dataset tables with 95 % CIs, average ranks,
-    Friedman and post-hoc tests with critical-difference diagrams, the DAGMM paper's reference
-    rows, curves, histograms, DAGMM training curves and latent space, runtimes, failed runs.
+    Friedman and post-hoc tests with critical-difference diagrams, published reference results
+    beside ours with a verdict (`adb list references`), curves, histograms, the sections plugins
+    add (e.g. training curves), runtimes, failed runs.
 
     Failed runs are marked in the report, not an error: the exit status is 0 whenever the
     report was written, 2 for a usage error (no store, a filter that matches nothing).
@@ -60,7 +61,7 @@ def report_command(
     target = output or results / "report"
     check_output_folder(target, f"--output {target}" + ("" if output else " (the default)"))
     try:
-        report = build_report(results, target, options)
+        report = build_report(results, target, options, registry=get_registry())
     except OSError as exc:  # the store is read through Store; this is writing the report
         raise AdbError(f"cannot write the report into {target}: {exc.strerror} ({exc.filename}).") from None
     for path in report.files:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import inspect
 import os
 from pathlib import Path
 from typing import Any, List, Optional
@@ -29,82 +28,6 @@ DEFAULT_SEEDS = 5
 class ExecutorKind(str, enum.Enum):
     local = "local"
     dask = "dask"
-
-
-def build_configs(registry, detectors, datasets, seeds, seed_start, protocol, param_specs,  # type: ignore[no-untyped-def]
-                  data_dir, timeout, dataset_options, *, grids=None, device=None):
-    """Validate the command line up front (exit 2) and expand it into run configs.
-
-    ``seeds`` is a count (from ``seed_start``) or a list of seeds; ``protocol`` is None (each
-    dataset's own), a name or a list of names.  ``grids`` maps a detector to its parameter
-    sets (from a sweep file); ``--param`` values are set on every one of them.  ``device`` goes
-    to the detectors that have a ``device`` parameter.
-    """
-    import json
-
-    from ..params import build_params, parse_param_specs
-    from ..runner import RunConfig, make_dataset
-
-    if not detectors:
-        raise UsageError("give at least one --detector (see `adb list detectors`).")
-    if not datasets:
-        raise UsageError("give at least one --dataset (see `adb list datasets`).")
-    if isinstance(seeds, int):
-        if seeds < 1:
-            raise UsageError(f"--seeds must be >= 1, got {seeds}.")
-        seed_list = list(range(seed_start, seed_start + seeds))
-    else:
-        seed_list = list(dict.fromkeys(seeds))
-    names = registry.expand("detector", list(detectors))
-    datasets = registry.expand("dataset", list(datasets))
-    for name in names:
-        registry.get("detector", name)
-    raw = parse_param_specs(param_specs)
-    for owner in raw:
-        if owner not in names:
-            raise UsageError(
-                f"--param given for {owner!r}, which is not among the detectors of this run "
-                f"({', '.join(names)})."
-            )
-    variants: dict[str, list[dict[str, Any]]] = {}
-    for name in names:
-        fixed = build_params(name, registry.detector(name), raw.get(name, {}))
-        sets = [{**grid, **fixed} for grid in (grids or {}).get(name, [{}])]
-        variants[name] = list({json.dumps(v, sort_keys=True, default=str): v for v in sets}.values())
-    takes_device = {name: "device" in inspect.signature(registry.detector(name).__init__).parameters
-                    for name in names}
-    protocols = [protocol] if isinstance(protocol, str) else list(protocol or [])
-    for proto in protocols:
-        registry.get("protocol", proto)
-    configs = []
-    for spec in dict.fromkeys(datasets):
-        plugin = make_dataset(registry, spec, dataset_options)
-        card = getattr(plugin, "card", None)
-        for proto in protocols or [card.default_protocol if card else "zong2018"]:
-            registry.get("protocol", proto)
-            for seed in seed_list:
-                for name in names:
-                    for params in variants[name]:
-                        configs.append(RunConfig(
-                            detector=name, params=params, dataset=spec, protocol=proto, seed=seed,
-                            dataset_options=dataset_options, data_dir=data_dir,
-                            plugins_dir=state.plugins_dir, timeout=timeout,
-                            device=device if takes_device[name] else None,
-                        ))
-    return configs
-
-
-def grid_labels(configs) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
-    """Per detector, the parameters that vary between its runs of this sweep (its grid axes)."""
-    import json
-
-    values: dict[str, dict[str, set[str]]] = {}
-    for config in configs:
-        keys = values.setdefault(config.detector, {})
-        for key in set(config.params) | set(keys):
-            keys.setdefault(key, set()).add(json.dumps(config.params.get(key), default=str))
-    return {name: sorted(k for k, seen in keys.items() if len(seen) > 1)
-            for name, keys in values.items() if any(len(seen) > 1 for seen in keys.values())}
 
 
 def label_grid_rows(rows: list[dict], axes: dict[str, list[str]]) -> list[dict]:
@@ -230,7 +153,10 @@ def run_command(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..executors import LocalExecutor, assign_device, check_device, cuda_device_count, validate_device
+    from ..context import RunContext
+    from ..devices import assign_device, check_device, cuda_device_count, validate_device
+    from ..executors import LocalExecutor
+    from ..plan import build_configs, grid_labels
     from ..results import Store
     from ..runner import run_sweep
     from ..summary import summarize
@@ -274,7 +200,8 @@ def run_command(
     else:
         data = str(data_dir) if data_dir else None
     configs = build_configs(registry, names, datasets, seed_list, start, protocols or None, param,
-                            data, timeout, options, grids=grids, device=device)
+                            timeout, options, grids=grids, device=device)
+    context = RunContext(data, state.plugins_dir, registry=registry)
     if executor is ExecutorKind.local and device != "cpu" and any(c.device for c in configs):
         count = cuda_device_count()
         validate_device(device, count)
@@ -304,7 +231,7 @@ def run_command(
             progress.update(task, advance=1, description=(
                 f"runs ({counts['ok']} ok, {counts['skipped']} stored, {counts['failed']} failed)"))
 
-        run_ids = run_sweep(configs, store, registry=registry, force=force, executor=run_executor,
+        run_ids = run_sweep(configs, store, context=context, force=force, executor=run_executor,
                             on_result=on_result)
         rows = store.rows(run_ids=run_ids)
     summary = summarize(label_grid_rows(rows, grid_labels(configs)))

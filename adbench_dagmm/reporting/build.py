@@ -1,8 +1,10 @@
 """Building a comparison report from the results store and writing it as Markdown, HTML and LaTeX.
 
-The report reads only the store (runs and their artifacts), never a runner's memory.  Failed
-runs are counted, marked and listed, and left out of every mean; a statistical test that cannot
-run, or is not significant, is reported as such and the report goes on.
+The report reads only the store (runs and their artifacts), never a runner's memory, and the
+registry for what plugins contribute: published reference results (``adb_register_references``)
+and sections for their own artifacts (``adb_register_report_sections``).  Failed runs are
+counted, marked and listed, and left out of every mean; a statistical test that cannot run, or
+is not significant, is reported as such and the report goes on.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from ..errors import UsageError
 from ..results import Store
@@ -20,16 +22,15 @@ from ..summary import group_runs, mean_std, summarize
 from . import plots
 from .document import Document, FigureBlock, Heading, Para, TableBlock, to_latex, to_markdown
 from .html import to_html
+from .sections import ReportView
 from .stats import (
     MIN_DATASETS,
     MIN_DETECTORS,
-    PAPER_DETECTOR,
-    PAPER_TABLE2,
     POSTHOCS,
     RANK_METRICS,
     add_intervals,
     block_label,
-    paper_verdicts,
+    compare_reference,
     rank_test,
     short_names,
 )
@@ -43,6 +44,9 @@ from .tables import (
     reference_table,
     runtime_table,
 )
+
+if TYPE_CHECKING:
+    from ..registry import Registry
 
 FORMATS = ("md", "html", "tex")
 IMAGE_FORMATS = ("png", "svg")
@@ -147,8 +151,10 @@ def enrich(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
             rec[key] = mean_std(r.get(key) for r in ok)
 
 
-def build_document(store: Store, rows: list[dict[str, Any]], options: ReportOptions) -> tuple[Document, list[dict[str, Any]]]:
-    """The report's content (tables, tests, figures) from ``rows`` of ``store``."""
+def build_document(store: Store, rows: list[dict[str, Any]], options: ReportOptions,
+                   registry: Registry) -> tuple[Document, list[dict[str, Any]]]:
+    """The report's content (tables, tests, figures) from ``rows`` of ``store``, with the
+    reference sets and sections the plugins in ``registry`` contribute."""
     summary = summarize(rows)
     enrich(summary, rows)
     detectors = sorted({r["detector"] for r in rows})
@@ -160,7 +166,7 @@ def build_document(store: Store, rows: list[dict[str, Any]], options: ReportOpti
     names = _Names()
     doc = Document(title="adb comparison report")
 
-    def figure(job: tuple[str, tuple[Any, ...]], stem: str, caption: str) -> None:
+    def figure(job: tuple[str | Callable[..., Any], tuple[Any, ...]], stem: str, caption: str) -> None:
         """Add a figure now; it is drawn later (see render_figures) from ``job``."""
         doc.add(FigureBlock(stem, caption, b"", options.image_format, job=job))
 
@@ -195,7 +201,7 @@ def build_document(store: Store, rows: list[dict[str, Any]], options: ReportOpti
         if row["status"] == "ok":
             ok_rows.setdefault((row["dataset"], row["protocol"]), []).append(row)
     many_protocols = len(protocols) > 1
-    trained: list[tuple[str, dict[str, Any]]] = []  # (dataset label, run) drawn, for DAGMM figures
+    drawn: list[tuple[str, dict[str, Any]]] = []  # (dataset label, run) drawn, for plugin sections
     if options.plots:
         seed_text = f"seed {options.seed}" if options.seed is not None else "the smallest seed of the dataset"
         doc.add(Para("Figures: ROC and precision–recall curves and test-score histograms of one run "
@@ -208,7 +214,7 @@ def build_document(store: Store, rows: list[dict[str, Any]], options: ReportOpti
                                               f"Dataset {dataset}, protocol {protocol}."))
         block_rows = ok_rows.get((dataset, protocol), [])
         if options.plots and block_rows:
-            trained.extend(_dataset_figure(doc, store, label, block_rows, options, palette, names, figure))
+            drawn.extend(_dataset_figure(doc, store, label, block_rows, options, palette, names, figure))
 
     # -- ranks and significance ---------------------------------------------------------------------
     doc.add(Heading(1, "Ranks and significance"),
@@ -230,26 +236,25 @@ def build_document(store: Store, rows: list[dict[str, Any]], options: ReportOpti
             doc.add(TableBlock(pairwise_table(test), f"Post-hoc p-values ({METRIC_NAMES[metric]}); "
                                f"bold: significant at α = {options.alpha:g}."))
         if options.plots and test.ran:
-            figure(("cd_figure", (test,)), names("cd", metric),
+            figure(("cd_figure", (test, palette)), names("cd", metric),
                    f"Critical-difference diagram, {METRIC_NAMES[metric]}: average ranks; a bar joins "
                    "detectors that are not significantly different"
                    + ("" if test.significant else " (Friedman not significant: all are joined)") + ".")
 
-    # -- the DAGMM paper ----------------------------------------------------------------------------
-    verdicts = paper_verdicts(summary)
-    doc.add(Heading(1, "DAGMM paper reference"),
-            Para("Zong et al. (ICLR 2018), Table 2: DAGMM's precision, recall and F1, next to this "
-                 f"report's `{PAPER_DETECTOR}` runs (mean ± std over seeds). Verdict: where the paper's "
-                 "F1 lies relative to the 95 % CI of our mean F1 — our runs are above it, the paper is "
-                 "within the CI, or our runs are below it.", "note"),
-            TableBlock(reference_table(verdicts)))
-    if all(v.ours is None for v in verdicts):
-        doc.add(Para(f"No ok `{PAPER_DETECTOR}` run on the paper's datasets "
-                     f"({', '.join(PAPER_TABLE2)}) in this report.", "note"))
+    # -- published results ---------------------------------------------------------------------------
+    _reference_sections(doc, registry, summary)
 
-    # -- DAGMM training and latent space --------------------------------------------------------------
-    if options.plots:
-        _training_section(doc, store, trained, names, figure)
+    # -- sections of plugins (their own artifacts) --------------------------------------------------
+    view = ReportView(
+        rows=rows, summary=summary, drawn=drawn, plots=options.plots, _artifact=store.artifact,
+        _figure=lambda draw, args, stem, caption: FigureBlock(
+            names(*stem), caption, b"", options.image_format, job=(draw, args)),
+    )
+    for name in registry.names("report_section"):
+        section = registry.get("report_section", name).cls
+        blocks = section.build(view)
+        if blocks:
+            doc.add(Heading(1, section.title), *blocks)
 
     # -- runtime and failures -----------------------------------------------------------------------
     doc.add(Heading(1, "Runtime"),
@@ -294,45 +299,37 @@ def _dataset_figure(doc, store, label, block_rows, options, palette, names, figu
     return [(label, row) for row in picked]
 
 
-def _training_section(doc, store, trained, names, figure):  # type: ignore[no-untyped-def]
-    doc.add(Heading(1, "DAGMM training and latent space"))
-    shown = 0
-    for label, row in trained:
-        history = store.artifact(row["run_id"], "history")
-        latent = store.artifact(row["run_id"], "latent")
-        if not isinstance(history, dict) and not isinstance(latent, dict):
-            continue
-        shown += 1
-        title = f"{row['detector']} on {label}, seed {row['seed']}"
-        doc.add(Heading(2, f"{row['detector']} on {label} (seed {row['seed']})"))
-        if not plots.training_figure_possible(history, latent):
-            doc.add(Para("The stored training history has no per-epoch curves and the latent sample "
-                         "is empty or has fewer than 3 columns.", "note"))
-            continue
-        parts = []
-        if isinstance(history, dict) and plots.history_series(history):
-            stop = ", ".join(f"{k.replace('_', ' ')} {history[k]}" for k in
-                             ("epochs_run", "best_epoch", "stop_reason") if history.get(k) is not None)
-            parts.append("per-epoch objective terms, train (solid) and validation (dashed)"
-                         + (f"; {stop}" if stop else ""))
-        else:
-            parts.append("no per-epoch training history stored")
-        if plots.training_figure_possible(None, latent):
-            parts.append("latent space: test rows in the estimation network's input (z_c, relative "
-                         "Euclidean distance, cosine similarity) by label")
-        else:
-            parts.append("no latent sample stored (the runner stores one for detectors with a "
-                         "public `latent(X)` method)")
-        figure(("training_figure", (title, history, latent)), names("training", row["detector"], label),
-               f"{title}: " + ". ".join(p[0].upper() + p[1:] for p in parts) + ".")
+def _reference_sections(doc: Document, registry: Registry, summary: list[dict[str, Any]]) -> None:
+    """A section per registered reference set that matches a detector of this report."""
+    shown = []
+    for name in registry.names("reference"):
+        reference = registry.get("reference", name).cls
+        comparisons = compare_reference(reference, summary)
+        if comparisons:
+            shown.append((reference, comparisons))
     if not shown:
-        doc.add(Para("No run in this report stored a training history or a latent sample "
-                     f"(`{PAPER_DETECTOR}` does).", "note"))
+        return
+    doc.add(Heading(1, "Published results"),
+            Para("Registered reference results (`adb list references`) next to this report's "
+                 "runs of the matching detectors (mean ± std over seeds). Verdict: where our mean "
+                 "lies relative to the published value on the verdict metric — above it (our whole "
+                 "95 % CI is above), the published value is within the 95 % CI, or below it; "
+                 "\"protocol differs\" when we ran the pair only under another protocol.", "note"))
+    for reference, comparisons in shown:
+        doc.add(Heading(2, reference.citation),
+                Para(f"Protocol: {reference.protocol}. {reference.protocol_differences}".strip(), "note"),
+                TableBlock(reference_table(reference, comparisons)))
+        unmatched = [m for m in reference.methods if m not in reference.detectors]
+        if unmatched:
+            doc.add(Para("Also in this table, with no detector of ours: " + ", ".join(unmatched) + ".",
+                         "note"))
 
 
 def build_report(results_dir: str | Path | None, output_dir: str | Path,
-                 options: ReportOptions | None = None) -> Report:
+                 options: ReportOptions | None = None, *, registry: Registry | None = None) -> Report:
     """Read the store under ``results_dir`` and write the report files into ``output_dir``.
+
+    ``registry`` (default: every installed plugin) supplies the reference sets and sections.
 
     Writes ``report.md``, ``report.html`` and/or ``report.tex`` and the figures under
     ``figures/`` (the HTML also embeds them, so it is one self-contained file).
@@ -340,10 +337,14 @@ def build_report(results_dir: str | Path | None, output_dir: str | Path,
     options = options or ReportOptions()
     options.check()
     start = time.perf_counter()
+    if registry is None:
+        from ..registry import build_registry
+
+        registry = build_registry()
     with Store(results_dir, create=False) as store:
         rows = load_rows(store, options)
-        doc, summary = build_document(store, rows, options)
-    render_figures(doc.figures, options.jobs)
+        doc, summary = build_document(store, rows, options, registry)
+    plots.render_figures(doc.figures, options.jobs)
     out = Path(output_dir)
     figures_dir = out / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
@@ -357,45 +358,6 @@ def build_report(results_dir: str | Path | None, output_dir: str | Path,
         path.write_text(renderers[fmt](doc), encoding="utf-8")
         files.append(path)
     return Report(doc, rows, summary, files, time.perf_counter() - start)
-
-
-#: Below this many figures, starting worker processes costs more than it saves.
-PARALLEL_MIN_FIGURES = 16
-
-
-def render_figures(blocks: list[FigureBlock], jobs: int | None = None) -> None:
-    """Draw every figure block's job, in ``jobs`` processes (default: one per CPU, at most 4,
-    when there are at least :data:`PARALLEL_MIN_FIGURES` figures).
-
-    Drawing is pure-Python CPU work in matplotlib, so processes, not threads.  Workers fork
-    from a forkserver that has imported matplotlib once (a fork of this process could inherit
-    a browser driver's or a sweep's threads).  Results come back in document order.
-    """
-    import os
-
-    todo = [b for b in blocks if b.job is not None]
-    if jobs is None:
-        jobs = min(os.cpu_count() or 1, 4) if len(todo) >= PARALLEL_MIN_FIGURES else 1
-    # critical-difference diagrams need scikit-posthocs, already imported here: draw them here
-    here = [b for b in todo if jobs == 1 or b.job[0] == "cd_figure"]
-    away = [b for b in todo if b not in here]
-    for block in here:
-        block.data = plots.draw(block.job, block.fmt)
-    if not away:
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["adbench_dagmm.reporting.plots", "matplotlib.figure",
-                                    "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg"])
-    else:
-        ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(jobs, len(away)), mp_context=ctx) as pool:
-        results = pool.map(plots.draw, [b.job for b in away], [b.fmt for b in away], chunksize=1)
-        for block, data in zip(away, results):
-            block.data = data
 
 
 def parse_list(values: Iterable[str] | None) -> list[str]:

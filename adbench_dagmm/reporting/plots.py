@@ -3,7 +3,9 @@
 Figures are built from ``matplotlib.figure.Figure`` directly, never through pyplot: no global
 state, no GUI backend, nothing kept alive between figures.  Each function takes plain data read
 from the store (curves, histograms, metric values, training history, latent sample) and returns
-a Figure; :func:`render` turns it into PNG or SVG bytes.
+a Figure; :func:`render` turns it into PNG or SVG bytes.  :func:`new_figure`, :func:`style`,
+:func:`few_ticks` and the class colours ``NORMAL``/``ANOMALY`` are public for the figures of
+plugins' report sections.
 
 Colour means detector: :func:`colors` gives every detector of a report one colour, used by its
 ROC and precision-recall curves, its score histograms, its box plots and its critical-difference
@@ -11,8 +13,8 @@ label, and by nothing else.  The test labels (normal / anomaly) are told apart b
 or by direction and shade, never by a hue a detector could also have.
 
 A report of a few thousand runs has dozens of datasets, so the cost per figure matters: each
-dataset gets one figure of small multiples (ROC, precision-recall, score histograms, box plots)
-and each DAGMM run one (training curves and latent space), titles are placed without
+dataset gets one figure of small multiples (ROC, precision-recall, score histograms, box plots),
+titles are placed without
 matplotlib's automatic title layout, and axes carry few ticks.
 """
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from .document import FigureBlock
     from .stats import RankTest
 
 DPI = 90
@@ -144,18 +147,65 @@ def render(fig: Figure, fmt: str = "png") -> bytes:
     return buf.getvalue()
 
 
-FIGURES = ("dataset_figure", "training_figure", "latent_figure", "cd_figure")
+FIGURES = ("dataset_figure", "cd_figure")
 
 
-def draw(job: tuple[str, tuple[Any, ...]], fmt: str = "png") -> bytes:
-    """Build and render one figure from ``(function name, arguments)``; runs in worker processes."""
-    name, args = job
-    if name not in FIGURES:
-        raise ValueError(f"unknown figure {name!r}")
-    fig = globals()[name](*args)
+def draw(job: tuple[str | Callable[..., Any], tuple[Any, ...]], fmt: str = "png") -> bytes:
+    """Build and render one figure from ``(function, arguments)``; runs in worker processes.
+
+    The function is the name of one of this module's :data:`FIGURES`, or a module-level function
+    of a plugin's report section (pickled by reference, so importable in the worker).
+    """
+    func, args = job
+    if isinstance(func, str):
+        if func not in FIGURES:
+            raise ValueError(f"unknown figure {func!r}")
+        func = globals()[func]
+    fig = func(*args)
     if fig is None:
-        raise ValueError(f"{name} had nothing to draw")
+        raise ValueError(f"{getattr(func, '__name__', func)} had nothing to draw")
     return render(fig, fmt)
+
+
+#: Below this many figures, starting worker processes costs more than it saves.
+PARALLEL_MIN_FIGURES = 16
+
+
+def render_figures(blocks: list[FigureBlock], jobs: int | None = None) -> None:
+    """Draw every figure block's job, in ``jobs`` processes (default: one per CPU, at most 4,
+    when there are at least :data:`PARALLEL_MIN_FIGURES` figures).
+
+    Drawing is pure-Python CPU work in matplotlib, so processes, not threads.  Workers fork
+    from a forkserver that has imported matplotlib once (a fork of this process could inherit
+    a browser driver's or a sweep's threads).  Results come back in document order.
+    """
+    import os
+
+    todo = [b for b in blocks if b.job is not None]
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, 4) if len(todo) >= PARALLEL_MIN_FIGURES else 1
+    # critical-difference diagrams need scikit-posthocs, already imported here: draw them here
+    # ... and figures of one-file plugins, whose modules a worker process cannot import
+    here = [b for b in todo if jobs == 1 or b.job[0] == "cd_figure" or (
+        not isinstance(b.job[0], str) and b.job[0].__module__.startswith("adb_local_plugin_"))]
+    away = [b for b in todo if b not in here]
+    for block in here:
+        block.data = draw(block.job, block.fmt)
+    if not away:
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["adbench_dagmm.reporting.plots", "matplotlib.figure",
+                                    "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg"])
+    else:
+        ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(jobs, len(away)), mp_context=ctx) as pool:
+        results = pool.map(draw, [b.job for b in away], [b.fmt for b in away], chunksize=1)
+        for block, data in zip(away, results):
+            block.data = data
 
 
 # -- one figure per dataset ----------------------------------------------------------------------
@@ -362,110 +412,6 @@ def _legend(ax: Axes, detectors: list[str], runs: list[tuple[str, int, dict[str,
                 Line2D([], [], color="0.2", lw=0.9, ls=":", label="share of anomalies in the test rows")]
     ax.axis("off")
     ax.legend(handles=handles, loc="center left", ncols=2 if len(handles) > 8 else 1, fontsize=8)
-
-
-# -- one figure per DAGMM run --------------------------------------------------------------------
-def history_series(history: dict[str, Any]) -> list[tuple[str, list[tuple[str, list[float]]]]]:
-    """Panels of per-epoch curves from a training history: ``[(term, [(key, values), ...])]``.
-
-    Every list of numbers as long as ``history["epoch"]`` is a curve, except the epoch numbers
-    and timings; ``val_<term>`` is drawn in the panel of ``<term>``.  Unknown keys are tolerated.
-    """
-    epochs = history.get("epoch")
-    n = len(epochs) if isinstance(epochs, list) else None
-    curves: dict[str, list[float]] = {}
-    for key, value in history.items():
-        if key in ("epoch", "seconds") or not isinstance(value, list) or not value:
-            continue
-        if n is not None and len(value) != n:
-            continue
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            curves[key] = [float(v) for v in value]
-    panels: dict[str, list[tuple[str, list[float]]]] = {}
-    for key, values in curves.items():
-        term = key[4:] if key.startswith("val_") else key
-        panels.setdefault(term, []).append((key, values))
-    order = sorted(panels, key=lambda t: (t != "loss", t))
-    return [(t, sorted(panels[t], key=lambda kv: kv[0].startswith("val_"))) for t in order]
-
-
-def training_figure_possible(history: Any, latent: Any) -> bool:
-    return bool(isinstance(history, dict) and history_series(history)) or (
-        isinstance(latent, dict) and _latent_points(latent) is not None)
-
-
-def training_figure(title: str, history: dict[str, Any] | None, latent: dict[str, Any] | None,
-                    max_panels: int = 4) -> Figure | None:
-    """Training curves (one panel per objective term, train solid, validation dashed; the first
-    ``max_panels`` terms, loss first) and the latent space in 3-D; None when neither is usable."""
-    panels = history_series(history) if isinstance(history, dict) else []
-    panels = panels[:max_panels]
-    cloud = _latent_points(latent) if isinstance(latent, dict) else None
-    if not panels and cloud is None:
-        return None
-    if cloud is None:  # history only: two columns
-        fig = new_figure(7.6, 5.2)
-        grid = fig.add_gridspec(2, 2, left=0.09, right=0.98, bottom=0.1, top=0.87, wspace=0.35, hspace=0.55)
-    elif not panels:  # latent space only
-        fig = new_figure(5.6, 5.2)
-        grid = fig.add_gridspec(2, 1, left=0.02, right=0.95, bottom=0.05, top=0.9)
-    else:
-        fig = new_figure(12.0, 5.2)
-        grid = fig.add_gridspec(2, 3, left=0.06, right=0.99, bottom=0.1, top=0.87, wspace=0.35, hspace=0.55,
-                                width_ratios=[1, 1, 1.5])
-    with style():
-        epochs = history.get("epoch") if isinstance(history, dict) else None
-        best = history.get("best_epoch") if isinstance(history, dict) else None
-        for i, (term, series) in enumerate(panels):
-            training_panel(fig.add_subplot(grid[i // 2, i % 2]), term, series, epochs, best, legend=i == 0)
-        if cloud is not None:
-            _latent_axes(fig.add_subplot(grid[:, 2 if panels else 0], projection="3d"), *cloud)
-        fig.suptitle(title, fontsize=11, x=0.06, ha="left")
-    return fig
-
-
-def _latent_points(latent: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """The stored ``z`` is ``[z_c (latent_dim columns), relative distance, cosine]``."""
-    try:
-        z = np.asarray(latent.get("z") or [], dtype=np.float64)
-        y = np.asarray(latent.get("y") or [], dtype=np.int64)
-    except (TypeError, ValueError):
-        return None
-    if z.ndim != 2 or z.shape[0] == 0 or z.shape[0] != y.shape[0] or z.shape[1] < 3:
-        return None
-    keep = np.isfinite(z).all(axis=1)
-    return (z[keep], y[keep]) if keep.any() else None
-
-
-def _latent_axes(ax: Any, z: np.ndarray, y: np.ndarray) -> None:
-    for label, color, name in ((0, NORMAL, "normal"), (1, ANOMALY, "anomaly")):
-        m = y == label
-        ax.scatter(z[m, 0], z[m, -2], z[m, -1], s=3 if label == 0 else 8, color=color, alpha=0.5,
-                   label=f"{name} ({int(m.sum())})", depthshade=False)
-    ax.set_xlabel("z_c" if z.shape[1] == 3 else "z_c[0]", labelpad=-2)
-    ax.set_ylabel("rel. Euclidean dist.", labelpad=-2)
-    ax.set_zlabel("cosine similarity", labelpad=-2)
-    ax.tick_params(labelsize=6, pad=0)
-    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
-        from matplotlib.ticker import MaxNLocator
-
-        axis.set_major_locator(MaxNLocator(4))
-    ax.set_box_aspect(None, zoom=0.82)  # room for the z label inside the figure
-    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 0.0))
-    ax.text2D(0.5, 1.0, "latent space (test sample)", transform=ax.transAxes, ha="center",
-              va="top", fontsize=9)
-
-
-def latent_figure(title: str, latent: dict[str, Any]) -> Figure | None:
-    """The latent space alone (z_c, relative Euclidean distance, cosine similarity, 3-D)."""
-    cloud = _latent_points(latent)
-    if cloud is None:
-        return None
-    fig = new_figure(5.6, 4.8)
-    with style():
-        _latent_axes(fig.add_subplot(projection="3d"), *cloud)
-        fig.suptitle(title, fontsize=10)
-    return fig
 
 
 # -- critical differences ------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Statistics of a report: confidence intervals over seeds, ranks across datasets, the Friedman
-test with its post-hoc tests, and the DAGMM paper's reference numbers.
+test with its post-hoc tests, and our runs beside registered published results (verdicts).
 
 Nothing here is hand-rolled: the t quantile, ranks and the Friedman test come from SciPy, the
 post-hoc tests (Wilcoxon signed-rank with Holm's correction, or Nemenyi) from scikit-posthocs.
@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from ..references import PublishedValue, ReferenceSet
 from ..summary import group_runs, mean_std
 
 #: Metrics a report can rank detectors on (higher is better for every one of them).
@@ -31,16 +32,6 @@ POSTHOCS = ("wilcoxon", "nemenyi")
 #: three detectors can reach is 0.14), so the report says the test was not run and why.
 MIN_DETECTORS = 3
 MIN_DATASETS = 3
-
-#: DAGMM paper (Zong et al., ICLR 2018), Table 2: precision, recall, F1 of DAGMM.
-PAPER_TABLE2: dict[str, tuple[float, float, float]] = {
-    "kddcup99": (0.9297, 0.9442, 0.9369),
-    "thyroid": (0.4766, 0.4834, 0.4782),
-    "arrhythmia": (0.4909, 0.5078, 0.4983),
-    "kddcup99_rev": (0.937, 0.939, 0.938),
-}
-PAPER_DETECTOR = "dagmm"
-
 
 def ci95(values: Iterable[float | None], bounds: tuple[float, float] = (0.0, 1.0)) -> tuple[float, float]:
     """Two-sided 95 % Student-t confidence interval of the mean over the finite values.
@@ -192,45 +183,66 @@ def pairwise_pvalues(means: np.ndarray, detectors: list[str], posthoc: str):  # 
 
 
 @dataclasses.dataclass
-class PaperVerdict:
-    dataset: str
-    paper: tuple[float, float, float]
-    ours: dict[str, tuple[float, float, int]] | None  # metric -> mean, std, n
-    f1_ci: tuple[float, float]
+class Comparison:
+    """One published value beside our runs of its counterpart, with a verdict."""
+
+    value: PublishedValue
+    detector: str  # ours
+    dataset: str  # ours
+    protocol: str | None  # of our runs shown (None: not run)
+    ours: dict[str, tuple[float, float, int]] | None  # metric -> mean, std, n (None: no ok run)
+    ci: tuple[float, float]  # 95 % CI of our mean of the verdict metric
     verdict: str
 
 
-def paper_verdicts(summary: list[dict[str, Any]]) -> list[PaperVerdict]:
-    """DAGMM paper Table 2 rows next to this store's ``dagmm`` runs, with a verdict per row.
+#: The verdicts, for readers and tests.
+VERDICTS = ("above", "within the 95 % CI", "below", "protocol differs")
 
-    The verdict compares the paper's F1 with the 95 % CI of our mean F1 over seeds: ``above``
-    (our whole CI is above the paper), ``within the CI`` or ``below``.
+
+def compare_reference(reference: ReferenceSet, summary: list[dict[str, Any]]) -> list[Comparison]:
+    """Our runs beside every published value of ``reference`` whose detector we ran.
+
+    The verdict compares the published mean of ``reference.metric`` with the 95 % CI of our
+    mean over seeds: ``above`` (our whole CI is above it), ``within the 95 % CI`` or ``below``;
+    ``protocol differs`` when we ran the pair only under another protocol than the reference's.
+    Values of a detector absent from ``summary`` are left out; those of a dataset we did not run
+    it on say ``not run``.
     """
-    out = []
-    by_dataset: dict[str, list[dict[str, Any]]] = {}
+    metric = reference.metric
+    records: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for rec in summary:
-        if rec["detector"] == PAPER_DETECTOR:
-            by_dataset.setdefault(rec["dataset"], []).append(rec)
-    for dataset, paper in PAPER_TABLE2.items():
-        recs = [r for r in by_dataset.get(dataset, []) if r["ok"] > 0]
-        if not recs:
-            failed = sum(r["runs"] for r in by_dataset.get(dataset, []))
-            verdict = f"no ok run ({failed} failed)" if failed else "not run"
-            out.append(PaperVerdict(dataset, paper, None, (float("nan"),) * 2, verdict))
+        records.setdefault((rec["detector"], rec["dataset"]), []).append(rec)
+    ran = {rec["detector"] for rec in summary}
+    out = []
+    for value, detector, dataset in reference.matched():
+        if detector not in ran:
             continue
-        # more than one protocol: the paper's own (zong2018) first
-        rec = sorted(recs, key=lambda r: (r["protocol"] != "zong2018", r["protocol"]))[0]
-        ours = {m: rec[m] for m in ("precision", "recall", "f1")}
-        lo, hi = rec["f1_ci"]
-        if rec["ok"] < 2:
+        recs = records.get((detector, dataset), [])
+        nan = (float("nan"), float("nan"))
+        ok = [r for r in recs if r["ok"] > 0]
+        if not ok:
+            failed = sum(r["runs"] for r in recs)
+            verdict = f"no ok run ({failed} failed)" if failed else "not run"
+            out.append(Comparison(value, detector, dataset, None, None, nan, verdict))
+            continue
+        # the reference's protocol first, then the others by name
+        rec = sorted(ok, key=lambda r: (r["protocol"] != reference.protocol, r["protocol"]))[0]
+        ours = {m: rec[m] for m in reference.metrics if m in rec}
+        lo, hi = rec.get(f"{metric}_ci", nan)
+        published = value.metrics.get(metric)
+        if rec["protocol"] != reference.protocol:
+            verdict = "protocol differs"
+        elif published is None:
+            verdict = f"no published {metric}"
+        elif rec["ok"] < 2 or not math.isfinite(lo):
             verdict = "no CI (1 seed)"
-        elif paper[2] > hi:
+        elif published > hi:
             verdict = "below"
-        elif paper[2] < lo:
+        elif published < lo:
             verdict = "above"
         else:
-            verdict = "within the CI"
-        out.append(PaperVerdict(dataset, paper, ours, (lo, hi), verdict))
+            verdict = "within the 95 % CI"
+        out.append(Comparison(value, detector, dataset, rec["protocol"], ours, (lo, hi), verdict))
     return out
 
 

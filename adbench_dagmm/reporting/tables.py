@@ -14,7 +14,8 @@ import math
 from typing import Any
 
 from ..summary import fmt
-from .stats import METRIC_LABELS, PaperVerdict, RankTest
+from ..references import ReferenceSet
+from .stats import METRIC_LABELS, Comparison, RankTest
 
 DETAIL_METRICS = ("precision", "recall", "f1", "roc_auc", "average_precision", "precision_at_n")
 
@@ -250,16 +251,34 @@ def runtime_table(summary: list[dict[str, Any]]) -> Table:
     return table
 
 
-def reference_table(verdicts: list[PaperVerdict]) -> Table:
-    """The DAGMM paper's Table 2 next to this store's dagmm runs, one verdict per dataset."""
-    columns = ["dataset", "paper P", "paper R", "paper F1", "ours P", "ours R", "ours F1",
-               "F1 95 % CI", "verdict"]
-    table = Table(columns=columns, rows=[], align="lrrrrrrrl")
-    for v in verdicts:
-        ours = ["–", "–", "–"] if v.ours is None else [
-            fmt(*v.ours[m][:2]) for m in ("precision", "recall", "f1")]
-        ci = "–" if not math.isfinite(v.f1_ci[0]) else f"[{v.f1_ci[0]:.3f}, {v.f1_ci[1]:.3f}]"
-        table.rows.append([v.dataset, *(f"{x:.4f}" for x in v.paper), *ours, ci, v.verdict])
+def reference_table(reference: ReferenceSet, comparisons: list[Comparison]) -> Table:
+    """Published values beside ours (mean ± std over seeds), one verdict per row."""
+    metrics = reference.metrics
+    labels = [METRIC_LABELS[m] for m in metrics]
+    columns = (["dataset", "method (ours)"] + [f"published {x}" for x in labels]
+               + [f"ours {x}" for x in labels] + [f"{METRIC_LABELS[reference.metric]} 95 % CI", "verdict"])
+    table = Table(columns=columns, rows=[], align="ll" + "r" * (2 * len(metrics) + 1) + "l")
+    for c in comparisons:
+        v = c.value
+        published = []
+        for m in metrics:
+            mean = v.metrics.get(m)
+            text = "–" if mean is None else f"{mean:.4f}"
+            if mean is not None and m in v.std:
+                text += f" ± {v.std[m]:.4f}"
+            published.append(text)
+        ours = ["–"] * len(metrics) if c.ours is None else [
+            fmt(*c.ours[m][:2]) if m in c.ours else "–" for m in metrics]
+        ci = "–" if not math.isfinite(c.ci[0]) else f"[{c.ci[0]:.3f}, {c.ci[1]:.3f}]"
+        method = v.method if v.method == c.detector else f"{v.method} ({c.detector})"
+        dataset = c.dataset + (f" ({c.protocol})" if c.protocol and c.protocol != reference.protocol else "")
+        table.rows.append([dataset, method, *published, *ours, ci, c.verdict])
+    runs = sorted({v.n_runs for v, _, _ in reference.matched() if v.n_runs})
+    if runs:
+        table.notes.append("Published values are means over "
+                           + " or ".join(str(n) for n in runs) + " runs" + (
+                               "; ± is the published standard deviation." if any(
+                                   v.std for v in reference.values) else "."))
     return table
 
 

@@ -1,0 +1,140 @@
+"""One run: load, split, fit, score, threshold, measure; a result row and the run's artifacts.
+
+:func:`execute` is a pure function of a planned run and the :class:`~adbench_dagmm.context.RunContext`
+it runs in (data and plugin folders, registry, caches): the same run gives the same result in
+this process, a worker process or on a Dask worker.  It never raises for a failing run: the
+failure is the row's ``status``.  What a detector keeps besides its scores comes through
+:meth:`~adbench_dagmm.BaseDetector.run_artifacts`.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .context import RunContext
+from .environment import PeakRSS, environment, seed_everything
+from .errors import AdbError, UsageError
+from .metrics import compute_metrics, curves
+from .params import constructor_params
+from .plan import PlannedRun, RunConfig, plan
+
+#: A run's result: its row (the store's columns) and its artifacts (name -> JSON value).
+Result = tuple[dict[str, Any], dict[str, Any]]
+STATUSES = ("ok", "error", "timeout")
+#: Artifacts the runner stores itself; a detector's ``run_artifacts`` may not use these keys.
+RESERVED_ARTIFACTS = ("curves",)
+
+
+def base_row(run: PlannedRun) -> dict[str, Any]:
+    """The identifying columns of a run's row, as planned (status still to be set)."""
+    config, env = run.config, environment()
+    return {
+        "run_id": run.run_id,
+        "detector": config.detector, "params": dict(run.params), "dataset": config.dataset,
+        "data_sha256": run.data_sha256, "protocol": config.protocol,
+        "protocol_version": run.protocol_version, "seed": config.seed,
+        "versions": env["versions"], "git_commit": env["git_commit"], "host": env["host"],
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "notes": [],
+    }
+
+
+def failure_row(run: PlannedRun, status: str, error: str) -> dict[str, Any]:
+    """The row of a run that produced no result of its own (timeout, dead worker).
+
+    Its run id is the planned one, so the store, the report and a rerun all find it.
+    """
+    row = base_row(run)
+    row.update(status=status, error=error)
+    return row
+
+
+def error_text(exc: BaseException) -> str:
+    """A failed run's message: an AdbError's own text, else the exception and where it arose."""
+    if isinstance(exc, AdbError):
+        return str(exc)
+    tb = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" (at {Path(tb[0].filename).name}:{tb[0].lineno})" if tb else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def execute(run: PlannedRun | RunConfig, context: RunContext | None = None) -> Result:
+    """Run one planned run in ``context``; return ``(row, artifacts)``.  Never raises for a
+    failing run.
+
+    A bare :class:`RunConfig` is planned first; ``context`` defaults to a fresh one with no
+    data folder of its own (``$ADB_DATA_DIR`` and the user cache).
+    """
+    context = context if context is not None else RunContext()
+    if isinstance(run, RunConfig):
+        run = plan([run], context)[0]
+    config = run.config
+    row = base_row(run)
+    artifacts: dict[str, Any] = {}
+    try:
+        registry = context.registry
+        dataset = context.load(config.dataset, config.dataset_options)
+        row["data_sha256"] = dataset.sha256 or row["data_sha256"]
+        row["notes"] = list(dataset.notes)
+        split = context.split(config.dataset, config.dataset_options, config.protocol, config.seed)
+        cls = registry.detector(config.detector)
+        reason = cls.check_available()
+        if reason:
+            raise UsageError(f"detector {config.detector!r} is unavailable: {reason}")
+        params = dict(run.params)
+        accepted = constructor_params(cls)
+        if "contamination" in accepted and "contamination" not in config.params:
+            params["contamination"] = float(min(max(split.contamination, 1e-3), 0.5))
+        if config.device and "device" in accepted and "device" not in config.params:
+            params["device"] = config.device  # after the run id: where, not what
+        row["params"] = params
+        row.update(n_train=int(split.X_train.shape[0]), n_test=int(split.X_test.shape[0]),
+                   n_features=int(split.X_train.shape[1]), contamination=split.contamination)
+        seed_everything(config.seed)
+        with PeakRSS() as mem, context.activate():
+            detector = cls(**params)
+            start = time.perf_counter()
+            fitted = detector.fit(split.X_train)
+            row["fit_seconds"] = time.perf_counter() - start
+            if fitted is not detector:
+                raise AdbError(f"detector {config.detector!r}: fit() must return self.")
+            start = time.perf_counter()
+            scores = detector.check_scores(detector.decision_function(split.X_test))
+            row["score_seconds"] = time.perf_counter() - start
+        row["peak_rss_mb"] = mem.peak_mb
+        if scores.shape[0] != split.X_test.shape[0]:
+            raise AdbError(
+                f"detector {config.detector!r} returned {scores.shape[0]} scores for "
+                f"{split.X_test.shape[0]} test rows."
+            )
+        predictions = registry.protocol(config.protocol)().threshold(scores, split.contamination)
+        row.update(compute_metrics(split.y_test, scores, predictions))
+        extra = _detector_artifacts(config.detector, detector, split.X_test)
+        row["notes"] = row["notes"] + extra.pop("notes", [])
+        row.update(status="ok", error=None)
+        artifacts["curves"] = curves(split.y_test, scores)
+        artifacts.update(extra)
+    except Exception as exc:  # a failing plugin fails its run, not the sweep
+        row.update(status="error", error=error_text(exc))
+        artifacts = {}
+    return row, artifacts
+
+
+def _detector_artifacts(name: str, detector: Any, X_test: Any) -> dict[str, Any]:
+    """The detector's ``run_artifacts``, checked against the contract."""
+    extra = detector.run_artifacts(X_test)
+    if not isinstance(extra, dict) or not all(isinstance(k, str) for k in extra):
+        raise AdbError(f"detector {name!r}: run_artifacts() must return a dict with str keys, "
+                       f"got {type(extra).__name__}.")
+    clash = [k for k in RESERVED_ARTIFACTS if k in extra]
+    if clash:
+        raise AdbError(f"detector {name!r}: run_artifacts() uses the reserved key(s) "
+                       f"{', '.join(clash)}; rename them.")
+    notes = extra.get("notes", [])
+    if isinstance(notes, str) or not all(isinstance(n, str) for n in notes):
+        raise AdbError(f"detector {name!r}: run_artifacts()['notes'] must be a list of str.")
+    extra["notes"] = list(notes)
+    return extra

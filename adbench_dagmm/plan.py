@@ -1,0 +1,178 @@
+"""What a sweep runs: run configurations, expanded from the command line or a sweep file, and
+planned once each (parameters resolved, run id computed) before anything executes.
+
+A :class:`RunConfig` says what one run computes; :func:`plan` turns each into a
+:class:`PlannedRun` carrying the parameters the detector gets (the user's over the dataset's
+recommendations, plus the seed), the data checksum and the run id.  The driver skips stored
+runs by that id, executors ship planned runs, and a run that never produced a row of its own
+(timeout, dead worker) is recorded under the same id: nothing is recomputed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from .errors import AdbError, UsageError
+from .params import build_params, constructor_params, parse_param_specs
+
+if TYPE_CHECKING:
+    from .context import RunContext
+    from .dataset import BaseDataset
+    from .registry import Registry
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines one run (and, hashed, its run id), and how it is run."""
+
+    detector: str
+    params: dict[str, Any]  # user parameters (typed), before dataset recommendations
+    dataset: str  # registered name or a spec a resolver accepts (a file path)
+    protocol: str
+    seed: int
+    dataset_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: kill the run after this many seconds (it then runs in a child process); not in the run id
+    timeout: float | None = None
+    #: "cpu", "cuda", "cuda:N" or "auto", passed to detectors with a ``device`` parameter the user
+    #: did not set; where a run happens, not what it computes, so not part of the run id
+    device: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedRun:
+    """A run config with its resolved parameters, data checksum and run id."""
+
+    config: RunConfig
+    run_id: str
+    params: dict[str, Any]
+    data_sha256: str
+    protocol_version: str
+
+    def with_device(self, device: str | None) -> PlannedRun:
+        """The same run on another device (the run id does not change)."""
+        return dataclasses.replace(self, config=dataclasses.replace(self.config, device=device))
+
+
+def resolved_params(registry: Registry, config: RunConfig, dataset: BaseDataset | None) -> dict[str, Any]:
+    """User parameters over the dataset's recommendations, plus the seed as ``random_state``."""
+    accepted = constructor_params(registry.detector(config.detector))
+    params: dict[str, Any] = {}
+    card = getattr(dataset, "card", None)
+    if card is not None:
+        recommended = card.detector_params.get(config.detector, {})
+        params.update({k: v for k, v in recommended.items() if k in accepted})
+    params.update(config.params)
+    if "random_state" in accepted:
+        params["random_state"] = config.seed
+    return params
+
+
+def run_id(config: RunConfig, params: dict[str, Any], data_sha256: str, protocol_version: str) -> str:
+    """A stable hash of what determines the result of a run."""
+    key = {
+        "detector": config.detector,
+        "params": {k: v for k, v in params.items() if k != "contamination"},
+        "dataset": config.dataset,
+        "dataset_options": config.dataset_options,
+        "data_sha256": data_sha256,
+        "protocol": config.protocol,
+        "protocol_version": protocol_version,
+        "seed": config.seed,
+    }
+    blob = json.dumps(key, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def plan(configs: Iterable[RunConfig], context: RunContext) -> list[PlannedRun]:
+    """Resolve parameters and compute the id of every run, without loading any data."""
+    registry = context.registry
+    planned: list[PlannedRun] = []
+    sha_cache: dict[tuple[str, str], str] = {}
+    with context.activate():
+        for config in configs:
+            key = (config.dataset, json.dumps(config.dataset_options, sort_keys=True))
+            plugin = context.dataset_plugin(config.dataset, config.dataset_options)
+            if key not in sha_cache:
+                try:
+                    sha_cache[key] = plugin.sha256()
+                except AdbError:
+                    sha_cache[key] = ""  # the run itself will fail and say why
+            params = resolved_params(registry, config, plugin)
+            version = registry.protocol(config.protocol).version
+            planned.append(PlannedRun(config, run_id(config, params, sha_cache[key], version),
+                                      params, sha_cache[key], version))
+    return planned
+
+
+def build_configs(registry: Registry, detectors: Sequence[str], datasets: Sequence[str],
+                  seeds: int | Sequence[int], seed_start: int, protocol: str | Sequence[str] | None,
+                  param_specs: Sequence[str], timeout: float | None,
+                  dataset_options: dict[str, Any], *,
+                  grids: dict[str, list[dict[str, Any]]] | None = None,
+                  device: str | None = None) -> list[RunConfig]:
+    """Validate a sweep up front (usage errors) and expand it into run configs.
+
+    ``seeds`` is a count (from ``seed_start``) or a list of seeds; ``protocol`` is None (each
+    dataset's own), a name or a list of names.  ``grids`` maps a detector to its parameter
+    sets (from a sweep file); ``param_specs`` (``--param`` values) are set on every one of
+    them.  ``device`` goes to the detectors that have a ``device`` parameter.
+    """
+    if not detectors:
+        raise UsageError("give at least one --detector (see `adb list detectors`).")
+    if not datasets:
+        raise UsageError("give at least one --dataset (see `adb list datasets`).")
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise UsageError(f"--seeds must be >= 1, got {seeds}.")
+        seed_list = list(range(seed_start, seed_start + seeds))
+    else:
+        seed_list = list(dict.fromkeys(seeds))
+    names = registry.expand("detector", list(detectors))
+    datasets = registry.expand("dataset", list(datasets))
+    for name in names:
+        registry.get("detector", name)
+    raw = parse_param_specs(list(param_specs))
+    for owner in raw:
+        if owner not in names:
+            raise UsageError(
+                f"--param given for {owner!r}, which is not among the detectors of this run "
+                f"({', '.join(names)})."
+            )
+    variants: dict[str, list[dict[str, Any]]] = {}
+    for name in names:
+        fixed = build_params(name, registry.detector(name), raw.get(name, {}))
+        sets = [{**grid, **fixed} for grid in (grids or {}).get(name, [{}])]
+        variants[name] = list({json.dumps(v, sort_keys=True, default=str): v for v in sets}.values())
+    takes_device = {name: "device" in constructor_params(registry.detector(name)) for name in names}
+    protocols = [protocol] if isinstance(protocol, str) else list(protocol or [])
+    for proto in protocols:
+        registry.get("protocol", proto)
+    configs = []
+    for spec in dict.fromkeys(datasets):
+        plugin = registry.make_dataset(spec, dataset_options)
+        card = getattr(plugin, "card", None)
+        for proto in protocols or [card.default_protocol if card else "zong2018"]:
+            registry.get("protocol", proto)
+            for seed in seed_list:
+                for name in names:
+                    for params in variants[name]:
+                        configs.append(RunConfig(
+                            detector=name, params=params, dataset=spec, protocol=proto, seed=seed,
+                            dataset_options=dataset_options, timeout=timeout,
+                            device=device if takes_device[name] else None,
+                        ))
+    return configs
+
+
+def grid_labels(configs: Iterable[RunConfig]) -> dict[str, list[str]]:
+    """Per detector, the parameters that vary between its runs of this sweep (its grid axes)."""
+    values: dict[str, dict[str, set[str]]] = {}
+    for config in configs:
+        keys = values.setdefault(config.detector, {})
+        for key in set(config.params) | set(keys):
+            keys.setdefault(key, set()).add(json.dumps(config.params.get(key), default=str))
+    return {name: sorted(k for k, seen in keys.items() if len(seen) > 1)
+            for name, keys in values.items() if any(len(seen) > 1 for seen in keys.values())}
