@@ -37,6 +37,7 @@ def base_row(run: PlannedRun) -> dict[str, Any]:
         "detector": config.detector, "params": dict(run.params), "dataset": config.dataset,
         "data_sha256": run.data_sha256, "protocol": config.protocol,
         "protocol_version": run.protocol_version, "seed": config.seed,
+        "dataset_options": dict(config.dataset_options),
         "versions": env["versions"], "git_commit": env["git_commit"], "host": env["host"],
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "notes": [],
     }
