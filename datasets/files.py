@@ -54,6 +54,11 @@ def file_suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
+def _reason(exc: BaseException) -> str:
+    """``Type: message`` of a library's exception, on one line (pyarrow's span several)."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
 def _preview(values: Any, n: int = 5) -> str:
     items = [repr(v) for v in list(values)[:n]]
     return ", ".join(items) + (", ..." if len(list(values)) > n else "")
@@ -97,7 +102,7 @@ def read_arrays(path: Path, data: bytes | None = None) -> tuple[np.ndarray, np.n
     except ValueError as exc:
         if "Object arrays" not in str(exc):  # numpy took unknown bytes for a pickle
             raise DataError(
-                f"{path}: cannot read the file ({type(exc).__name__}: {exc}); it is truncated or "
+                f"{path}: cannot read the file ({_reason(exc)}); it is truncated or "
                 "corrupt, or not an .npz archive. Replace it with a complete copy."
             ) from None
         raise DataError(
@@ -107,7 +112,7 @@ def read_arrays(path: Path, data: bytes | None = None) -> tuple[np.ndarray, np.n
         ) from None
     except Exception as exc:  # zipfile, zlib, scipy and numpy all raise their own types
         raise DataError(
-            f"{path}: cannot read the file ({type(exc).__name__}: {exc}); it is truncated or "
+            f"{path}: cannot read the file ({_reason(exc)}); it is truncated or "
             "corrupt. Replace it with a complete copy."
         ) from None
     if X is None or y is None:
@@ -285,12 +290,12 @@ class FileDataset(BaseDataset):
         except pd.errors.ParserError as exc:
             kind = "TSV" if suffix.startswith(".tsv") else "CSV"
             raise DataError(
-                f"{self.path}: cannot parse the file as {kind} ({str(exc).strip()}). Check the "
+                f"{self.path}: cannot parse the file as {kind} ({' '.join(str(exc).split())}). Check the "
                 "delimiter and the quoting there, or whether the file is cut short."
             ) from None
         except Exception as exc:  # gzip, zlib, pyarrow and the csv parser all raise their own types
             raise DataError(
-                f"{self.path}: cannot read the file ({type(exc).__name__}: {exc}); it is "
+                f"{self.path}: cannot read the file ({_reason(exc)}); it is "
                 "truncated or corrupt. Replace it with a complete copy."
             ) from None
         if not isinstance(frame.index, pd.RangeIndex):
