@@ -59,6 +59,16 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
+def _exact_number(text: Any) -> Any:
+    """A CSV cell as a Python int when it is one (no float rounding), else a float; NaN stays."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
 def _preview(values: Any, n: int = 5) -> str:
     items = [repr(v) for v in list(values)[:n]]
     return ", ".join(items) + (", ..." if len(list(values)) > n else "")
@@ -305,6 +315,15 @@ class FileDataset(BaseDataset):
                 f"{self.path}: the rows have more fields than the header ({frame.shape[1]} "
                 f"names: {_preview(frame.columns, 10)}); name every column in the header."
             )
+        # pandas reads an integer column with a blank cell as float64, rounding integers beyond
+        # 2**53 on the way: read such columns again as text, so _encode sees the exact values
+        suspects = [c for c in frame.columns if frame[c].dtype.kind == "f" and frame[c].isna().any()
+                    and (frame[c][np.isfinite(frame[c])].abs() > 2.0**53).any()]
+        if suspects:
+            text = pd.read_csv(io.BytesIO(data), usecols=suspects, dtype=str, low_memory=False, **options)
+            for column in suspects:
+                exact = [_exact_number(v) for v in text[column].to_numpy(dtype=object)]
+                frame[column] = pd.Series(exact, index=frame.index, dtype=object)  # no inference
         return frame
 
     def _check_unique_names(self, names: list[str]) -> None:
@@ -432,6 +451,10 @@ class FileDataset(BaseDataset):
                 continue
             present = series.dropna()
             self._check_scalars(present, column)
+            if all(isinstance(v, numbers.Number) for v in present.to_numpy()):  # exact numbers
+                frame[column], note = self._float_column(series, column)
+                notes += [note] if note else []
+                continue
             as_number = pd.to_numeric(present, errors="coerce")
             stray = present[as_number.isna()]
             if stray.empty:  # numbers stored as text
@@ -531,11 +554,14 @@ class FileDataset(BaseDataset):
                 f"{self.path}: column {column!r} holds integers beyond float64's range (about "
                 "1.8e308). Rescale the column (another unit, or a log), or drop it."
             ) from None
-        if series.dtype.kind == "f" or not (values.abs() > 2.0**53).any():
+        if series.dtype.kind == "f":
             return values, None
-        present = series.dropna()
-        largest = max(abs(int(present.max())), abs(int(present.min())))
-        exact, rounded = present.nunique(), values.dropna().nunique()
+        finite = np.isfinite(values)
+        big = [v for v in series[finite & (values.abs() > 2.0**53)] if isinstance(v, numbers.Integral)]
+        if not big:  # no integer float64 has to round (large floats were floats already)
+            return values, None
+        largest = max(abs(int(v)) for v in big)
+        exact, rounded = series[finite].nunique(), values[finite].nunique()
         if rounded < exact:
             raise DataError(
                 f"{self.path}: column {column!r} holds integers up to {largest}, beyond the 2**53 "

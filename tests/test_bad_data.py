@@ -169,6 +169,14 @@ def id_int64(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
     return path
 
 
+def id_int64_with_a_blank(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    path = id_int64(tmp_path, blobs)
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + ","  # pandas then reads the column as float64
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def id_uint64_npz(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
     n = len(blobs[1])
     X = np.column_stack([np.arange(n, dtype=np.uint64) % 7, np.iinfo(np.uint64).max - np.arange(n, dtype=np.uint64)])
@@ -300,6 +308,8 @@ BAD_FILES = [
                       r"1\.8e\+308\); scaling them .* overflows float64\. Rescale those columns"),
     (id_int64, {}, r"hash\.csv: column 'hash' holds integers up to 9223372036854775807, beyond the 2\*\*53 that "
                    r"float64 represents exactly: its 200 distinct values would become \d+\. If it is an identifier"),
+    (id_int64_with_a_blank, {"impute": "median"}, r"hash\.csv: column 'hash' holds integers up to "
+                                                  r"9223372036854775807, .*its 199 distinct values would become"),
     (id_uint64_npz, {}, r"uhash\.npz: column 'x1' holds integers up to 18446744073709551615, beyond the 2\*\*53"),
     (complex_npz, {}, r"complex\.npz: X holds complex numbers \(dtype complex128\); detectors need real features"),
     (object_npz, {}, r"objects\.npz: X or y is an array of Python objects \(stored as a pickle\), which adb never "
@@ -322,7 +332,7 @@ BAD_FILES = [
 IDS = ["empty", "header-only", "truncated-gz", "truncated-npz", "garbage-npz", "truncated-mat",
        "npz-without-y", "nan-inf", "id-column", "stray-text", "missing-label-column", "not-binary",
        "no-anomalies", "anomaly-label-absent", "only-anomalies", "all-constant",
-       "huge-values", "int64-beyond-float", "uint64-npz-beyond-float", "complex-npz", "object-npz",
+       "huge-values", "int64-beyond-float", "int64-with-a-blank", "uint64-npz-beyond-float", "complex-npz", "object-npz",
        "duplicate-label", "duplicate-feature", "duplicate-parquet", "list-parquet", "struct-parquet",
        "date-parquet", "one-hot-collision", "not-utf8", "short-header", "ragged-rows"]
 
