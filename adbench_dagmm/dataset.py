@@ -155,25 +155,26 @@ class Dataset:
         if not all(-limit <= float(np.min(X[i : i + block])) and float(np.max(X[i : i + block])) <= limit
                    for i in range(0, X.shape[0], block)):
             finite = np.isfinite(X)
-            bad = ~finite
-            if bad.any():
-                cols = np.flatnonzero(bad.any(axis=0))
-                names = ", ".join(f"{self.feature_names[c]!r} ({int(bad[:, c].sum())})" for c in cols[:5])
+            # huge values first: they are the cause when an inf came from them (a mean fill)
+            huge = finite & (np.abs(np.where(finite, X, 0.0)) > limit)
+            if huge.any():
+                cols = np.flatnonzero(huge.any(axis=0))
+                names = ", ".join(
+                    f"{self.feature_names[c]!r} ({int(huge[:, c].sum())}, largest "
+                    f"{float(np.abs(X[:, c][finite[:, c]]).max()):.3g})" for c in cols[:5])
                 more = f" and {cols.size - 5} more column(s)" if cols.size > 5 else ""
                 raise DataError(
-                    f"dataset {name!r}: {int(bad.sum())} NaN/inf values in column(s) {names}{more}; "
-                    "clean the data or impute explicitly."
+                    f"dataset {name!r}: {int(huge.sum())} value(s) beyond +-1e150 in column(s) "
+                    f"{names}{more}; scaling them (and the squares every detector computes) "
+                    "overflows float64. Rescale those columns (another unit, or a log), or drop them."
                 )
-            huge = finite & (np.abs(np.where(finite, X, 0.0)) > limit)
-            cols = np.flatnonzero(huge.any(axis=0))
-            names = ", ".join(
-                f"{self.feature_names[c]!r} ({int(huge[:, c].sum())}, largest "
-                f"{float(np.abs(X[:, c]).max()):.3g})" for c in cols[:5])
+            bad = ~finite
+            cols = np.flatnonzero(bad.any(axis=0))
+            names = ", ".join(f"{self.feature_names[c]!r} ({int(bad[:, c].sum())})" for c in cols[:5])
             more = f" and {cols.size - 5} more column(s)" if cols.size > 5 else ""
             raise DataError(
-                f"dataset {name!r}: {int(huge.sum())} value(s) beyond +-1e150 in column(s) "
-                f"{names}{more}; scaling them (and the squares every detector computes) "
-                "overflows float64. Rescale those columns (another unit, or a log), or drop them."
+                f"dataset {name!r}: {int(bad.sum())} NaN/inf values in column(s) {names}{more}; "
+                "clean the data or impute explicitly."
             )
         values = set(np.unique(y).tolist())
         if not values <= {0, 1}:

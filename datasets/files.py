@@ -509,7 +509,8 @@ class FileDataset(BaseDataset):
                     )
             else:
                 numeric = numeric.mask(~np.isfinite(numeric))
-                fill = numeric.mean() if self.impute == "mean" else numeric.median()
+                with np.errstate(over="ignore"):  # values beyond 1e150 fail validation, by name
+                    fill = numeric.mean() if self.impute == "mean" else numeric.median()
                 numeric = numeric.fillna(fill)
                 if categorical_cols:
                     cats = cats.fillna(cats.mode().iloc[0])

@@ -89,6 +89,10 @@ class DataFile:
     name: str
     data: bytes
     texts: tuple[str, ...]
+    options: tuple[tuple[str, str], ...] = ()  # FileDataset keyword -> value (and CLI option)
+
+    def cli_options(self) -> list[str]:
+        return [arg for key, value in self.options for arg in (f"--{key.replace('_', '-')}", value)]
 
     def __repr__(self) -> str:  # what hypothesis prints for a failing example
         return f"DataFile(name={self.name!r}, data={self.data!r})"
@@ -127,7 +131,10 @@ def data_files(draw: Callable[..., Any]) -> DataFile:
         data = gzip.compress(raw) if suffix == ".csv.gz" else raw
     elif damage == "garbage":
         data = draw(st.binary(max_size=200))
-    return DataFile(name, data, tuple(texts))
+    options = draw(st.sampled_from([(), (), (), ("impute", "mean"), ("impute", "median"),
+                                    ("impute", "drop"), ("anomaly_label", "1"), ("anomaly_label", "a"),
+                                    ("label_column", "y"), ("label_column", "f0")]))
+    return DataFile(name, data, tuple(texts), (options,) if options else ())
 
 
 def table_bytes(suffix: str, names: list[str], values: list[list[Any]]) -> bytes:
@@ -239,8 +246,10 @@ def check_cli_contract(file: DataFile, template: tuple[Path, dict[str, Any]]) ->
         path.write_bytes(file.data)
         results = Path(tmp) / "results"
         shutil.copytree(template_dir, results)
-        result = adb("run", "-d", DETECTOR, "-D", str(path), "--seeds", "1", "--results", str(results))
-        shown = f"input {file.name!r} ({len(file.data)} bytes): exit {result.exit_code}\n{result.output}"
+        result = adb("run", "-d", DETECTOR, "-D", str(path), *file.cli_options(), "--seeds", "1",
+                     "--results", str(results))
+        shown = (f"input {file.name!r} ({len(file.data)} bytes, options {file.cli_options()}): "
+                 f"exit {result.exit_code}\n{result.output}")
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             import traceback
 
@@ -287,7 +296,7 @@ def test_any_data_file_loads_as_valid_data_or_fails_with_one_data_error(file: Da
         path = Path(tmp) / file.name
         path.write_bytes(file.data)
         try:
-            dataset = FileDataset(str(path)).load().validate()
+            dataset = FileDataset(str(path), **dict(file.options)).load().validate()
         except DataError as exc:
             assert file.name in str(exc) and "\n" not in str(exc), str(exc)
             event(f"load: {str(exc).split(': ', 1)[-1][:25]}")
