@@ -322,7 +322,10 @@ class FileDataset(BaseDataset):
         if suspects:
             text = pd.read_csv(io.BytesIO(data), usecols=suspects, dtype=str, low_memory=False, **options)
             for column in suspects:
-                exact = [_exact_number(v) for v in text[column].to_numpy(dtype=object)]
+                try:
+                    exact = [_exact_number(v) for v in text[column].to_numpy(dtype=object)]
+                except ValueError:  # a spelling pandas parses and Python does not: keep pandas'
+                    continue
                 frame[column] = pd.Series(exact, index=frame.index, dtype=object)  # no inference
         return frame
 
@@ -450,8 +453,10 @@ class FileDataset(BaseDataset):
                 notes += [note] if note else []
                 continue
             present = series.dropna()
-            self._check_scalars(present, column)
-            if all(isinstance(v, numbers.Number) for v in present.to_numpy()):  # exact numbers
+            if series.dtype == object:  # pandas' str dtype holds only text: nothing to check
+                self._check_scalars(present, column)
+            if series.dtype == object and all(isinstance(v, numbers.Number) for v in present.to_numpy()):
+                # numbers held exactly (Python ints, Decimals): converted with the 2**53 check
                 frame[column], note = self._float_column(series, column)
                 notes += [note] if note else []
                 continue
