@@ -151,13 +151,35 @@ class Dataset:
                 f"dataset {name!r}: y must be 1-D with one label per row of X "
                 f"({X.shape[0]} rows), got shape {y.shape}."
             )
-        # Row blocks: a whole-array mask would cost two bytes per value (~110 MB for KDD99).
-        if not all(np.isfinite(X[i : i + 65536]).all() for i in range(0, X.shape[0], 65536)):
-            bad = ~np.isfinite(X)
+        # Every value must be finite and within +-1e150.  Beyond that, scaling and every detector
+        # square values (variances, distances, energies): (1e154)^2 already overflows float64,
+        # which turns a column into inf/NaN or silently into zeros under some protocol.  The
+        # margin keeps sums of up to ~1e8 such squares finite.  Row blocks, and min/max rather
+        # than a mask: a whole-array mask would cost ~110 MB for KDD99; NaN fails both bounds.
+        limit = 1e150
+        block = 65536
+        if not all(-limit <= float(np.min(X[i : i + block])) and float(np.max(X[i : i + block])) <= limit
+                   for i in range(0, X.shape[0], block)):
+            finite = np.isfinite(X)
+            # huge values first: they are the cause when an inf came from them (a mean fill)
+            huge = finite & (np.abs(np.where(finite, X, 0.0)) > limit)
+            if huge.any():
+                cols = np.flatnonzero(huge.any(axis=0))
+                names = ", ".join(
+                    f"{self.feature_names[c]!r} ({int(huge[:, c].sum())}, largest "
+                    f"{float(np.abs(X[:, c][finite[:, c]]).max()):.3g})" for c in cols[:5])
+                more = f" and {cols.size - 5} more column(s)" if cols.size > 5 else ""
+                raise DataError(
+                    f"dataset {name!r}: {int(huge.sum())} value(s) beyond +-1e150 in column(s) "
+                    f"{names}{more}; scaling them (and the squares every detector computes) "
+                    "overflows float64. Rescale those columns (another unit, or a log), or drop them."
+                )
+            bad = ~finite
             cols = np.flatnonzero(bad.any(axis=0))
             names = ", ".join(f"{self.feature_names[c]!r} ({int(bad[:, c].sum())})" for c in cols[:5])
+            more = f" and {cols.size - 5} more column(s)" if cols.size > 5 else ""
             raise DataError(
-                f"dataset {name!r}: {int(bad.sum())} NaN/inf values in column(s) {names}; "
+                f"dataset {name!r}: {int(bad.sum())} NaN/inf values in column(s) {names}{more}; "
                 "clean the data or impute explicitly."
             )
         values = set(np.unique(y).tolist())
@@ -246,13 +268,23 @@ def data_dir() -> Path:
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 of a file, memoised on (path, size, mtime) in the cache folder."""
+    """sha256 of a file, memoised in the cache folder on the file's identity and change time.
+
+    The memo key is (path, device, inode, size, mtime, ctime): an in-place edit that restores
+    the size and the modification time (``touch -r``, ``os.utime``) still changes the ctime,
+    which no user call can set back, and a replaced file has a new inode; either misses the
+    memo and the file is hashed again.
+    """
     stat = path.stat()
     memo_dir = cache_dir() / "sha256"
-    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+    identity = (f"{path.resolve()}|{stat.st_dev}|{stat.st_ino}|{stat.st_size}|"
+                f"{stat.st_mtime_ns}|{stat.st_ctime_ns}")
+    key = hashlib.sha256(identity.encode()).hexdigest()
     memo = memo_dir / key
     try:
-        return memo.read_text().strip()
+        memoised = memo.read_text().strip()
+        if len(memoised) == 64:  # a memo cut short (full disk, killed writer) is recomputed
+            return memoised
     except OSError:
         pass
     digest = hashlib.sha256()

@@ -47,16 +47,38 @@ def top_fraction(scores: np.ndarray, rho: float) -> np.ndarray:
     return (scores >= threshold).astype(np.int64)
 
 
+def _check_statistics(kind: str, columns: np.ndarray, shift: np.ndarray, scale: np.ndarray) -> None:
+    """Raise when scaling statistics overflowed: a column would become inf/NaN or all zeros.
+
+    ``Dataset.validate`` rejects values beyond +-1e150 by column name before any split, so this
+    only fires for a dataset that skipped validation; it names the columns by position.
+    """
+    bad = ~(np.isfinite(shift) & np.isfinite(scale))
+    if bad.any():
+        where = ", ".join(str(int(c)) for c in columns[bad][:10])
+        raise DataError(
+            f"the {kind} scaling statistics of the training rows overflow float64 in the column(s) "
+            f"at position(s) {where}: their values are too large to scale. Rescale those columns "
+            "(another unit, or a log), or drop them."
+        )
+
+
 def _min_max(X_fit: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shift and scale of min-max scaling (``(x - min) / (max - min)``) over ``X_fit``'s rows."""
     lo = X_fit[:, columns].min(axis=0)
-    span = X_fit[:, columns].max(axis=0) - lo
+    with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+        span = X_fit[:, columns].max(axis=0) - lo
+    _check_statistics("min-max", columns, lo, span)
     span[span == 0] = 1.0  # a constant training column is shifted, not divided by zero
     return lo, span
 
 
 def _standard(X_fit: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean = X_fit[:, columns].mean(axis=0, dtype=np.float64)
-    std = X_fit[:, columns].std(axis=0, dtype=np.float64)
+    """Shift and scale of standard scaling (``(x - mean) / std``) over ``X_fit``'s rows."""
+    with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+        mean = X_fit[:, columns].mean(axis=0, dtype=np.float64)
+        std = X_fit[:, columns].std(axis=0, dtype=np.float64)
+    _check_statistics("standard", columns, mean, std)
     std[std == 0] = 1.0
     return mean.astype(X_fit.dtype), std.astype(X_fit.dtype)
 

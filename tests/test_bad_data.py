@@ -9,8 +9,10 @@ other datasets of the sweep run, and the exit status is 1.  Nothing already stor
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -149,6 +151,137 @@ def all_constant(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
     return path
 
 
+# numeric edge cases (issue 14 item 6)
+def huge_values(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    frame = blobs_frame(blobs)
+    frame.loc[3, "x2"] = 1e308
+    frame.loc[7, "x2"] = -np.finfo(np.float64).max
+    path = tmp_path / "huge.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def id_int64(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    frame = blobs_frame(blobs)
+    frame["hash"] = np.iinfo(np.int64).max - np.arange(len(frame))  # 200 values, one float64
+    path = tmp_path / "hash.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def id_int64_with_a_blank(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    path = id_int64(tmp_path, blobs)
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + ","  # pandas then reads the column as float64
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def id_uint64_npz(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    n = len(blobs[1])
+    X = np.column_stack([np.arange(n, dtype=np.uint64) % 7, np.iinfo(np.uint64).max - np.arange(n, dtype=np.uint64)])
+    path = tmp_path / "uhash.npz"
+    np.savez(path, X=X, y=blobs[1])
+    return path
+
+
+def complex_npz(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path / "complex.npz"
+    np.savez(path, X=blobs[0] + 1j * blobs[0][::-1], y=blobs[1])
+    return path
+
+
+def object_npz(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path / "objects.npz"
+    np.savez(path, X=blobs[0].astype(object), y=blobs[1])  # a pickle inside: never loaded
+    return path
+
+
+# columns are what they say (issue 14 item 8)
+def two_label_columns(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    frame = blobs_frame(blobs)
+    path = tmp_path / "leak.csv"
+    frame.to_csv(path, index=False)
+    text = path.read_text().splitlines()
+    path.write_text("\n".join(f"{line},{line.rsplit(',', 1)[1]}" for line in text) + "\n")
+    return path
+
+
+def two_feature_columns(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    frame = blobs_frame(blobs).rename(columns={"x1": "x0"})
+    path = tmp_path / "twice.tsv"
+    frame.to_csv(path, sep="\t", index=False)
+    return path
+
+
+def duplicate_parquet(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = blobs_frame(blobs)
+    arrays = [pa.array(frame[c]) for c in frame.columns] + [pa.array(frame["label"])]
+    path = tmp_path / "twice.parquet"
+    pq.write_table(pa.Table.from_arrays(arrays, names=[*frame.columns, "label"]), path)
+    return path
+
+
+def list_parquet(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    frame = blobs_frame(blobs)
+    frame["pair"] = [[float(i), 1.0] for i in range(len(frame))]
+    path = tmp_path / "lists.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def struct_parquet(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    frame = blobs_frame(blobs)
+    frame["point"] = [{"lat": float(i), "lon": 2.0} for i in range(len(frame))]
+    path = tmp_path / "structs.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def date_parquet(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    frame = blobs_frame(blobs)
+    frame["when"] = pd.date_range("2020-01-01", periods=len(frame), freq="h")
+    path = tmp_path / "dates.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def one_hot_collision(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    frame = blobs_frame(blobs)
+    frame["color"] = np.where(np.arange(len(frame)) % 2, "red", "blue")
+    frame["color=red"] = np.arange(len(frame)) % 3
+    path = tmp_path / "collide.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def latin1_csv(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    frame = blobs_frame(blobs)
+    frame["drink"] = np.where(np.arange(len(frame)) % 2, "café", "thé")
+    path = tmp_path / "latin1.csv.gz"
+    path.write_bytes(gzip.compress(frame.to_csv(index=False).encode("latin-1")))
+    return path
+
+
+def short_header(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    frame = blobs_frame(blobs)
+    path = tmp_path / "short.csv"
+    body = frame.to_csv(index=False, header=False)
+    path.write_text("x1,x2,x3,x4,label\n" + body)  # 5 names over 6 fields a row
+    return path
+
+
+def ragged_rows(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path / "ragged.csv"
+    text = blobs_frame(blobs).to_csv(index=False).splitlines()
+    text[5] += ",9"
+    path.write_text("\n".join(text) + "\n")
+    return path
+
+
 BAD_FILES = [
     (empty_file, {}, r"empty\.csv: the file is empty \(0 bytes\); replace it"),
     (header_only, {}, r"header\.csv: the file holds a header but no rows"),
@@ -171,10 +304,37 @@ BAD_FILES = [
     (only_anomalies, {}, r"allbad\.csv: every row of label column 'label' equals 1, so every row is an "
                          r"anomaly and there is no normal class"),
     (all_constant, {}, r"flat\.csv: no usable feature column remains \(every feature column is constant\)"),
+    (huge_values, {}, r"dataset '.*huge\.csv': 2 value\(s\) beyond \+-1e150 in column\(s\) 'x2' \(2, largest "
+                      r"1\.8e\+308\); scaling them .* overflows float64\. Rescale those columns"),
+    (id_int64, {}, r"hash\.csv: column 'hash' holds integers up to 9223372036854775807, beyond the 2\*\*53 that "
+                   r"float64 represents exactly: its 200 distinct values would become \d+\. If it is an identifier"),
+    (id_int64_with_a_blank, {"impute": "median"}, r"hash\.csv: column 'hash' holds integers up to "
+                                                  r"9223372036854775807, .*its 199 distinct values would become"),
+    (id_uint64_npz, {}, r"uhash\.npz: column 'x1' holds integers up to 18446744073709551615, beyond the 2\*\*53"),
+    (complex_npz, {}, r"complex\.npz: X holds complex numbers \(dtype complex128\); detectors need real features"),
+    (object_npz, {}, r"objects\.npz: X or y is an array of Python objects \(stored as a pickle\), which adb never "
+                     r"loads"),
+    (two_label_columns, {}, r"leak\.csv: column name\(s\) used more than once: 'label' \(2 times\); a second label "
+                            r"column 'label' would be read as a feature, leaking the labels"),
+    (two_feature_columns, {}, r"twice\.tsv: column name\(s\) used more than once: 'x0' \(2 times\)\. Give every"),
+    (duplicate_parquet, {}, r"twice\.parquet: column name\(s\) used more than once: 'label' \(2 times\); a second"),
+    (list_parquet, {}, r"lists\.parquet: column\(s\) 'pair' \(list<element: double>\) hold nested values"),
+    (struct_parquet, {}, r"structs\.parquet: column\(s\) 'point' \(struct<lat: double, lon: double>\) hold nested"),
+    (date_parquet, {}, r"dates\.parquet: column 'when' holds dates or times \(datetime64\[.*\]\), not features"),
+    (one_hot_collision, {}, r"collide\.csv: one-hot encoding names a column 'color=red', but that name comes from "
+                            r"numeric column 'color=red' and value 'red' of text column 'color'\. Rename one"),
+    (latin1_csv, {}, r"latin1\.csv\.gz: the text is not UTF-8 \(byte 0xe9 on line 2\)\. Save the file as UTF-8"),
+    (short_header, {}, r"short\.csv: the rows have more fields than the header \(5 names: 'x1', .*'label'\); name "
+                       r"every column"),
+    (ragged_rows, {}, r"ragged\.csv: cannot parse the file as CSV \(Error tokenizing data\. C error: Expected 6 "
+                      r"fields in line 6, saw 7\)\. Check the delimiter"),
 ]
 IDS = ["empty", "header-only", "truncated-gz", "truncated-npz", "garbage-npz", "truncated-mat",
        "npz-without-y", "nan-inf", "id-column", "stray-text", "missing-label-column", "not-binary",
-       "no-anomalies", "anomaly-label-absent", "only-anomalies", "all-constant"]
+       "no-anomalies", "anomaly-label-absent", "only-anomalies", "all-constant",
+       "huge-values", "int64-beyond-float", "int64-with-a-blank", "uint64-npz-beyond-float", "complex-npz", "object-npz",
+       "duplicate-label", "duplicate-feature", "duplicate-parquet", "list-parquet", "struct-parquet",
+       "date-parquet", "one-hot-collision", "not-utf8", "short-header", "ragged-rows"]
 
 
 def build(builder, tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
@@ -189,7 +349,7 @@ def build(builder, tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-de
 def test_bad_file_is_one_clear_data_error(builder, options, message, tmp_path: Path, blobs) -> None:  # type: ignore[no-untyped-def]
     path = build(builder, tmp_path, blobs)
     with pytest.raises(DataError, match=message):
-        FileDataset(str(path), **options).load()
+        FileDataset(str(path), **options).load().validate()  # what the runner does
 
 
 @pytest.mark.parametrize(("builder", "options", "message"), [BAD_FILES[i] for i in (0, 2, 7, 11)],
@@ -318,3 +478,122 @@ def test_notes_of_a_file_reach_the_stored_run(tmp_path: Path, blobs) -> None:  #
     assert result.exit_code == 0, result.output
     notes = json.loads(exported(results)["notes"].iloc[0])
     assert notes == ["dropped 1 constant column(s): flat"]
+
+
+# -- numeric edge cases (issue 14 item 6) ------------------------------------------------------
+@pytest.mark.parametrize("protocol", ["zong2018", "pyod", "adbench"])
+def test_values_too_large_to_scale_fail_naming_the_column_under_every_protocol(protocol: str, tmp_path: Path, blobs) -> None:  # type: ignore[no-untyped-def]
+    path = huge_values(tmp_path, blobs)
+    results = tmp_path / "r"
+    result = adb("run", "-d", "iforest", "-D", str(path), "-p", protocol, "--seeds", "1",
+                 "--results", str(results))
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "overflow encountered" not in result.output
+    error = exported(results)["error"].iloc[0]
+    assert re_search(r"huge\.csv': 2 value\(s\) beyond \+-1e150 in column\(s\) 'x2'", error), error
+    assert "Input contains" not in error
+
+
+@pytest.mark.parametrize("value", [1e200, 1e308, np.finfo(np.float64).max], ids=["1e200", "1e308", "max-float"])
+def test_a_registered_dataset_with_huge_values_is_named_by_column(value: float) -> None:
+    """Under the pyod protocol 1e200 used to overflow the std to inf: a column of silent zeros."""
+    from adbench_dagmm.dataset import Dataset
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    X[:, 1] = np.where(X[:, 1] > 0, value, -value)
+    y = np.r_[np.zeros(36), np.ones(4)].astype(int)
+    with pytest.raises(DataError, match=r"dataset 'demo': 40 value\(s\) beyond \+-1e150 in column\(s\) 'b' "
+                                        r"\(40, largest .*\); scaling them"):
+        Dataset(X=X, y=y, name="demo", feature_names=["a", "b", "c"]).validate()
+
+
+@pytest.mark.parametrize("protocol", ["zong2018", "pyod", "adbench"])
+def test_scaling_statistics_that_overflow_are_an_error_not_nan_or_zeros(protocol: str) -> None:
+    """The backstop for a dataset that skipped validation: never inf/NaN/zeros into a detector."""
+    from adbench_dagmm.dataset import Dataset
+    from adbench_dagmm.registry import build_registry
+
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    X[::2, 2] = np.finfo(np.float64).max
+    X[1::2, 2] = -np.finfo(np.float64).max
+    y = (np.arange(60) % 6 == 0).astype(int)
+    split = build_registry(load_entrypoints=False).protocol(protocol)().split
+    with pytest.raises(DataError, match=r"scaling statistics of the training rows overflow float64 in the "
+                                        r"column\(s\) at position\(s\) 2: their values are too large"):
+        split(Dataset(X=X, y=y, name="raw"), 0)
+
+
+def test_large_integers_that_stay_distinct_are_converted_with_a_note(tmp_path: Path, blobs) -> None:  # type: ignore[no-untyped-def]
+    frame = blobs_frame(blobs)
+    frame["count"] = 2**60 + 1024 * (np.arange(len(frame)) % 9)  # float64 spacing there is 256
+    path = tmp_path / "counts.csv"
+    frame.to_csv(path, index=False)
+    data = FileDataset(str(path)).load().validate()
+    column = data.X[:, data.feature_names.index("count")]
+    assert np.unique(column).size == 9 and column.min() == 2.0**60
+    assert "column 'count': integers beyond 2**53 (up to 1152921504606855168) rounded to float64; its 9 " \
+           "distinct values stay distinct" in data.notes
+
+
+# -- columns are what they say (issue 14 item 8) -------------------------------------------------
+def test_a_duplicated_label_column_fails_its_runs_instead_of_leaking(tmp_path: Path, blobs) -> None:  # type: ignore[no-untyped-def]
+    path = two_label_columns(tmp_path, blobs)
+    results = tmp_path / "r"
+    result = adb("run", "-d", "iforest", "-D", str(path), "--seeds", "1", "--results", str(results))
+    assert result.exit_code == 1, result.output
+    frame = exported(results)
+    assert list(frame["status"]) == ["error"]
+    assert "'label' (2 times); a second label column 'label' would be read as a feature" in frame["error"].iloc[0]
+
+
+# -- checksums mean what they say (issue 14 item 10) ---------------------------------------------
+def edit_in_place_keeping_size_and_mtime(path: Path) -> None:
+    before = path.stat()
+    data = bytearray(path.read_bytes())
+    at = data.rindex(b",0\n")  # the last normal row's label becomes an anomaly: same size
+    data[at + 1] = ord("1")
+    with open(path, "r+b") as fh:  # the same inode, rewritten
+        fh.write(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+
+
+def test_the_sha256_memo_sees_an_edit_that_keeps_size_and_mtime(tmp_path: Path, blobs) -> None:  # type: ignore[no-untyped-def]
+    from adbench_dagmm.dataset import file_sha256
+
+    path = tmp_path / "good.csv"
+    blobs_frame(blobs).to_csv(path, index=False)
+    first = file_sha256(path)
+    assert first == hashlib.sha256(path.read_bytes()).hexdigest()
+    edit_in_place_keeping_size_and_mtime(path)
+    assert file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest() != first
+
+
+def test_the_stored_sha256_is_the_hash_of_the_bytes_parsed(tmp_path: Path, blobs, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from adb_datasets import files
+
+    path = tmp_path / "good.csv"
+    blobs_frame(blobs).to_csv(path, index=False)
+    monkeypatch.setattr(files, "file_sha256", lambda p: "0" * 64)  # a stale memo cannot leak in
+    assert FileDataset(str(path)).load().sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def rerun_after_an_in_place_edit(tmp_path: Path, blobs) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    path = tmp_path / "good.csv"
+    blobs_frame(blobs).to_csv(path, index=False)
+    results = tmp_path / "r"
+    first = adb("run", "-d", "iforest", "-D", str(path), "--seeds", "1", "--results", str(results))
+    assert first.exit_code == 0, first.output
+    edit_in_place_keeping_size_and_mtime(path)
+    # the same process: each `adb run` plans and loads in a RunContext of its own
+    second = adb("run", "-d", "iforest", "-D", str(path), "--seeds", "1", "--results", str(results))
+    assert second.exit_code == 0, second.output
+    assert "already stored were skipped" not in second.output
+    frame = exported(results)
+    assert len(frame) == 2 and frame["run_id"].nunique() == 2
+    return frame.set_index("data_sha256").loc[[hashlib.sha256(path.read_bytes()).hexdigest()]]
+
+
+def test_a_rerun_after_an_in_place_edit_runs_again_with_the_new_sha256(tmp_path: Path, blobs) -> None:  # type: ignore[no-untyped-def]
+    assert len(rerun_after_an_in_place_edit(tmp_path, blobs)) == 1

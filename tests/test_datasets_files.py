@@ -110,6 +110,29 @@ def test_text_categories_are_one_hot_and_left_unscaled(blobs, tmp_path: Path) ->
     assert set(np.unique(split.X_test[:, 6:])) <= {0.0, 1.0}  # one-hot columns are not min-max scaled
 
 
+def test_parquet_categories_nullable_integers_and_a_bom_csv_load(blobs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Column types pandas gives besides float/int/object: each is read as what it says."""
+    n = len(blobs[1])
+    frame = table(blobs, proto=pd.Categorical(np.array(["tcp", "udp"])[np.arange(n) % 2]),
+                  count=pd.array(np.arange(n) % 5, dtype="Int64"),
+                  flag=pd.array(np.arange(n) % 2 == 0, dtype="boolean"))
+    dataset = FileDataset(str(write(frame, tmp_path / "d.parquet"))).load().validate()
+    assert dataset.feature_names == [f"x{i}" for i in range(5)] + ["count", "flag", "proto=tcp", "proto=udp"]
+    np.testing.assert_array_equal(dataset.X[:6, 5], [0, 1, 2, 3, 4, 0])
+    np.testing.assert_array_equal(dataset.X[:2, 6], [1, 0])
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + table(blobs).to_csv(index=False).encode())  # Excel's "CSV UTF-8"
+    assert FileDataset(str(path)).load().feature_names == [f"x{i}" for i in range(5)]
+
+
+def test_integer_arrays_load_exactly(blobs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    X = (np.abs(blobs[0]) * 1000).astype(np.int64)
+    np.savez(tmp_path / "ints.npz", X=X, y=blobs[1].astype(bool))
+    dataset = FileDataset(str(tmp_path / "ints.npz")).load().validate()
+    np.testing.assert_array_equal(dataset.X, X.astype(np.float64))
+    assert dataset.X.dtype == np.float64 and dataset.notes == []
+
+
 def test_a_saved_pandas_index_is_not_a_feature(blobs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "d.csv"
     table(blobs).to_csv(path)  # index=True: an unnamed first column 0..n-1
