@@ -201,9 +201,18 @@ class ADBenchProtocol(Protocol):
     def split_indices(self, dataset: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray]:
         from sklearn.model_selection import train_test_split
 
+        y = np.asarray(dataset.y)
+        smallest = int(min(y.sum(), (y == 0).sum()))
+        if smallest < 2:  # sklearn's stratified split needs two rows of each class
+            raise DataError(
+                f"dataset {dataset.name!r}: protocol {self.name!r} splits each class 70/30 and "
+                f"needs at least 2 anomalies and 2 normal rows; the dataset has {int(y.sum())} "
+                f"anomalies and {int((y == 0).sum())} normal rows. Add rows of the smaller class "
+                "or use another protocol."
+            )
         index = np.arange(dataset.n_samples)
         train, test = train_test_split(
-            index, test_size=0.3, stratify=np.asarray(dataset.y), random_state=seed, shuffle=True
+            index, test_size=0.3, stratify=y, random_state=seed, shuffle=True
         )
         return train, test
 

@@ -193,14 +193,9 @@ KNOWN_FAILURES: list[tuple[str, Callable[[DataFile], bool]]] = [
 
 
 #: The same for the library-level property: (reason, predicate over (dataset, protocol)).
-KNOWN_SPLIT_FAILURES: list[tuple[str, Callable[[Any, str], bool]]] = [
-    ("ADBenchProtocol.split_indices (adbench_dagmm/protocols.py) calls sklearn's stratified "
-     "train_test_split, which raises a bare ValueError ('The least populated classes in y have "
-     "only 1 member ...') when the dataset holds a single anomaly or a single normal row: it "
-     "should be a DataError naming the dataset and the protocol",
-     lambda dataset, protocol: protocol == "adbench" and min(int(dataset.y.sum()),
-                                                             int((dataset.y == 0).sum())) < 2),
-]
+#: Splits known to fail with something other than a DataError (none left: a new entry needs a
+#: reason naming the code at fault).
+KNOWN_SPLIT_FAILURES: list[tuple[str, Callable[[Any, str], bool]]] = []
 
 
 def known_split_failure(dataset: Any, protocol: str) -> str | None:
@@ -326,14 +321,13 @@ def markup_in_a_message(name: str) -> DataFile:
     return DataFile(name, text.encode(), (name, "[/]", "?"))
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=KNOWN_SPLIT_FAILURES[0][0])
-def test_known_split_failure_one_anomaly_under_adbench() -> None:
+def test_one_anomaly_under_adbench_is_a_data_error() -> None:
+    """sklearn's stratified split raises a bare ValueError here; the protocol names the cause."""
     from adbench_dagmm.dataset import Dataset
 
     X = np.random.default_rng(0).normal(size=(30, 2))
     dataset = Dataset(X=X, y=np.r_[np.zeros(29), 1].astype(int), name="one-anomaly").validate()
-    assert known_split_failure(dataset, "adbench") is not None
-    with pytest.raises(DataError, match="one-anomaly"):
+    with pytest.raises(DataError, match=r"'one-anomaly': protocol 'adbench' .* has 1 anomalies"):
         PROTOCOLS.protocol("adbench")().split(dataset, 0)
 
 
