@@ -2,8 +2,15 @@
 
 Library errors (``AdbError``) become one ``error: ...`` line on stderr and their exit code
 (1 = a run or data failed, 2 = usage); so do operating-system errors (a full disk, a read-only
-folder: exit 1).  Ctrl-C exits 130 and keeps every finished run.  Messages are printed as plain
-text: a path or column name with brackets is never read as markup.
+folder: exit 1).  Ctrl-C exits 130 and keeps every finished run.
+
+Text is never markup: both consoles are made with ``markup=False``, so every string printed
+through them (a path, a column name, a detector's error message, a table cell) appears as it
+is, ``[/]`` and ``weight[kg]`` included.  Styling is done with :class:`rich.text.Text` spans,
+never by writing markup into a string.
+
+Width: on a terminal, output fits the terminal; elsewhere it fits ``$COLUMNS`` when set, and is
+not wrapped at all otherwise (:func:`output_width`), so a pipe or a file gets whole lines.
 """
 
 from __future__ import annotations
@@ -27,9 +34,11 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-err_console = Console(stderr=True)
-# results go to stdout; when it is a pipe or file, do not squeeze tables into 80 columns
-out_console = Console(width=None if sys.stdout.isatty() else 160)
+# markup=False: the one place where text from data, paths and plugins is kept literal
+err_console = Console(stderr=True, markup=False, highlight=False)
+out_console = Console(markup=False, highlight=False)
+#: The width of stdout when it is neither a terminal nor given by $COLUMNS (a pipe, a file).
+UNLIMITED = 10_000
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +52,27 @@ class State:
 
 
 state = State()
+
+
+def output_width() -> int | None:
+    """The width results on stdout must fit: $COLUMNS, else the terminal's, else None (a pipe
+    or a file without $COLUMNS: no limit, one line per row)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        if sys.stdout.isatty():
+            return os.get_terminal_size(sys.stdout.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        pass
+    return None
+
+
+def configure_consoles() -> None:
+    """Size the consoles for this command (the environment may have changed since import)."""
+    width = output_width()
+    out_console.width = width or UNLIMITED  # type: ignore[assignment]
+    err_console.width = None  # type: ignore[assignment]  # rich: the terminal, $COLUMNS or 80
 
 
 def print_error(message: str) -> None:
@@ -112,6 +142,7 @@ def main_callback(
     """Benchmark unsupervised anomaly detectors on tabular data."""
     state.__init__()  # type: ignore[misc]
     state.plugins_dir = plugins_dir
+    configure_consoles()
 
 
 from . import export, list_, plugins, report, run  # noqa: E402,F401  (registers the commands)

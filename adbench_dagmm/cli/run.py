@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import UsageError
-from . import app, err_console, get_registry, handle_errors, out_console, state
+from . import UNLIMITED, app, err_console, get_registry, handle_errors, out_console, output_width, state
 
 DEFAULT_SEEDS = 5
 
@@ -43,41 +45,73 @@ def label_grid_rows(rows: list[dict], axes: dict[str, list[str]]) -> list[dict]:
     return out
 
 
-def render_table(summary) -> tuple[Table, list[str]]:  # type: ignore[no-untyped-def]
-    """The run table (mean ± std over seeds) and its footnotes (run notes such as caps)."""
+METRIC_COLUMNS = (("F1", "f1"), ("ROC AUC", "roc_auc"), ("AP", "average_precision"))
+
+
+def render_table(summary, width: int | None = None) -> tuple[list[Any], list[str]]:  # type: ignore[no-untyped-def]
+    """The run table (mean ± std over seeds) as renderables, and its footnotes (run notes).
+
+    One table with a row per (detector, dataset, protocol) when it fits ``width`` (None: no
+    limit); else one block per dataset (its name on a line of its own, then a row per
+    detector) with the same column widths in every block, so no name is ever cut.  Cells are
+    :class:`~rich.text.Text`: names from plugins and files are never read as markup.
+    """
     from rich import box
+    from rich.measure import Measurement
+    from rich.text import Text
 
     from ..summary import fmt
 
     protocols = sorted({rec["protocol"] for rec in summary})
     one_protocol = len(protocols) == 1
-    title = f"protocol {protocols[0]}, mean ± std over seeds" if one_protocol else "mean ± std over seeds"
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True)
-    table.add_column("detector", no_wrap=True)
-    table.add_column("dataset", overflow="fold", min_width=8, max_width=24)
-    if not one_protocol:
-        table.add_column("protocol", no_wrap=True)
-    table.add_column("ok", justify="right", no_wrap=True)
-    for label in ("F1", "ROC AUC", "AP"):
-        table.add_column(label, justify="right", no_wrap=True)
-    table.add_column("time s", justify="right", no_wrap=True)
+    title = (f"protocol {protocols[0]}, mean ± std over seeds" if one_protocol
+             else "mean ± std over seeds")
     footnotes: list[str] = []
+    rows: list[dict[str, Any]] = []
     for rec in summary:
-        ok = f"{rec['ok']}/{rec['runs']}"
-        if rec["ok"] < rec["runs"]:
-            ok = f"[red]{ok}[/]"
-        mean, std, _ = rec["seconds"]
+        ok = Text(f"{rec['ok']}/{rec['runs']}", style="red" if rec["ok"] < rec["runs"] else "")
         detector = rec["detector"]
         if rec["notes"]:
-            footnotes.append(f"[{len(footnotes) + 1}] {rec['detector']} on {rec['dataset']}: " + "; ".join(rec["notes"]))
+            footnotes.append(f"[{len(footnotes) + 1}] {rec['detector']} on {rec['dataset']}: "
+                             + "; ".join(rec["notes"]))
             detector += f" [{len(footnotes)}]"
-        cells = [detector, rec["dataset"]] + ([] if one_protocol else [rec["protocol"]]) + [
-            ok, fmt(*rec["f1"][:2], sep="±"), fmt(*rec["roc_auc"][:2], sep="±"),
-            fmt(*rec["average_precision"][:2], sep="±"), fmt(mean, std, 1, sep="±"),
-        ]
-        table.add_row(*cells)
-    return table, footnotes
+        mean, std, _ = rec["seconds"]
+        rows.append({
+            "detector": detector, "dataset": rec["dataset"], "protocol": rec["protocol"], "ok": ok,
+            **{label: fmt(*rec[key][:2], sep="±") for label, key in METRIC_COLUMNS},
+            "time s": fmt(mean, std, 1, sep="±"),
+        })
+    numbers = ["ok"] + [label for label, _ in METRIC_COLUMNS] + ["time s"]
+
+    def table(columns: list[str], body: list[dict[str, Any]], widths: dict[str, int] | None = None,
+              **kwargs: Any) -> Table:
+        out = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
+                    title_justify="left", **kwargs)
+        for name in columns:
+            out.add_column(name, justify="right" if name in numbers else "left",
+                           no_wrap=name != "detector", overflow="fold",
+                           min_width=(widths or {}).get(name))
+        for row in body:
+            out.add_row(*(row[name] if isinstance(row[name], Text) else Text(row[name])
+                          for name in columns))
+        return out
+
+    measure = Console(width=UNLIMITED)
+    flat_columns = ["detector", "dataset"] + ([] if one_protocol else ["protocol"]) + numbers
+    flat = table(flat_columns, rows, title=Text(title))
+    if width is None or Measurement.get(measure, measure.options, flat).maximum <= width:
+        return [flat], footnotes
+    # too wide: a block per (dataset, protocol); the dataset's name heads its block
+    columns = ["detector"] + numbers
+    widths = {name: max(len(str(row[name])) for row in rows + [{name: name}]) for name in columns}
+    blocks: list[Any] = [Text(title)]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["dataset"], row["protocol"]), []).append(row)
+    for (dataset, protocol), body in groups.items():
+        heading = dataset if one_protocol else f"{dataset} (protocol {protocol})"
+        blocks += [Text(""), Text(heading, style="bold"), table(columns, body, widths)]
+    return blocks, footnotes
 
 
 def merge_sweep(sweep, *, detector, dataset, protocol, seeds, seed_start, label_column,  # type: ignore[no-untyped-def]
@@ -102,6 +136,34 @@ def merge_sweep(sweep, *, detector, dataset, protocol, seeds, seed_start, label_
     if options.get("impute") == "none":
         options.pop("impute")
     return detectors, datasets, protocols, seed_list, start, options
+
+
+FILE_OPTIONS = {"label_column": "--label-column", "anomaly_label": "--anomaly-label",
+                "impute": "--impute"}
+
+
+def check_file_options(registry, datasets: list[str], options: dict[str, Any],  # type: ignore[no-untyped-def]
+                       from_command_line: set[str], config: Path | None) -> None:
+    """Refuse a file-dataset option given for a registered dataset (exit 2).
+
+    A registered dataset's loader decides its labels and missing values, so the option would be
+    ignored, yet it would still change the run ids.
+    """
+    from ..params import constructor_params
+
+    for spec in registry.expand("dataset", datasets):
+        if spec not in registry.entries["dataset"]:
+            continue  # a file: the options are its own
+        accepted = constructor_params(registry.dataset(spec))
+        for key in options:
+            if key in FILE_OPTIONS and key not in accepted:
+                given = (FILE_OPTIONS[key] if key in from_command_line
+                         else f"{key} in [dataset_options] of {config}")
+                raise UsageError(
+                    f"{given} applies to dataset files only, and {spec!r} is a registered dataset "
+                    "(its plugin decides labels and missing values). Remove it, or run the files "
+                    "in a separate command."
+                )
 
 
 def make_executor(kind: ExecutorKind, jobs: int, scheduler: str | None):  # type: ignore[no-untyped-def]
@@ -188,6 +250,9 @@ def run_command(
     names, datasets, protocols, seed_list, start, options = merge_sweep(
         sweep, detector=detector, dataset=dataset, protocol=protocol, seeds=seeds,
         seed_start=seed_start, label_column=label_column, anomaly_label=anomaly_label, impute=impute)
+    check_file_options(registry, datasets, options, {k for k, v in {
+        "label_column": label_column, "anomaly_label": anomaly_label, "impute": impute}.items()
+        if v is not None}, config)
     grids = sweep.grids(registry, list(detector) or None) if sweep else None
     if grids is not None:
         names = list(grids)
@@ -212,7 +277,7 @@ def run_command(
             configs = [dataclasses.replace(c, device=resolved) if c.device else c for c in configs]
     counts = {"ok": 0, "skipped": 0, "failed": 0}
     with Store(results) as store, Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=err_console, transient=False,
     ) as progress:
         task = progress.add_task("runs", total=len(configs))
@@ -224,10 +289,10 @@ def run_command(
                 counts["ok"] += 1
             else:
                 counts["failed"] += 1
-                progress.console.print(
-                    f"[red]{row['status']}[/] {row['detector']} on {row['dataset']} seed {row['seed']}: "
-                    f"{row.get('error')}", highlight=False, soft_wrap=True,
-                )
+                progress.console.print(Text.assemble(
+                    (row["status"], "red"),
+                    f" {row['detector']} on {row['dataset']} seed {row['seed']}: {row.get('error')}",
+                ), soft_wrap=True)
             progress.update(task, advance=1, description=(
                 f"runs ({counts['ok']} ok, {counts['skipped']} stored, {counts['failed']} failed)"))
 
@@ -235,14 +300,16 @@ def run_command(
                             on_result=on_result)
         rows = store.rows(run_ids=run_ids)
     summary = summarize(label_grid_rows(rows, grid_labels(configs)))
-    table, footnotes = render_table(summary)
-    out_console.print(table)
+    blocks, footnotes = render_table(summary, output_width())
+    for block in blocks:
+        out_console.print(block)
     for note in footnotes:
-        out_console.print(note, highlight=False, markup=False, soft_wrap=True)
+        out_console.print(note, soft_wrap=True)
     failed = [r for r in rows if r["status"] != "ok"]
     if counts["skipped"]:
         err_console.print(f"{counts['skipped']} run(s) already stored were skipped (--force reruns them).")
-    err_console.print(f"results: {store.path}")
+    err_console.print(f"results: {store.path}", soft_wrap=True)  # a path is never wrapped
     if failed:
-        err_console.print(f"[red]{len(failed)} of {len(rows)} run(s) failed[/]; `adb export --status error` lists them.")
+        err_console.print(Text.assemble((f"{len(failed)} of {len(rows)} run(s) failed", "red"),
+                                        "; adb export --status error lists them."), soft_wrap=True)
         raise typer.Exit(1)

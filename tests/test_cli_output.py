@@ -1,0 +1,134 @@
+"""What the command line prints: text from data and plugins literally, tables that fit the
+terminal (or $COLUMNS), help texts without type labels or hard line breaks, and options that
+do not apply refused."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from adbench_dagmm.cli import app
+from adbench_dagmm.results import Store
+
+#: Strings rich would read as markup: a closing tag with nothing open (MarkupError), a style
+#: tag (swallowed), and a unit in brackets (swallowed as an unknown style).
+MARKUP = ("[/]", "[bold]x[/bold]", "weight[kg]")
+
+MARKUP_PLUGIN = '''
+from adbench_dagmm import BaseDetector, hookimpl
+
+
+class Loud(BaseDetector):
+    """Fails with [bold]x[/bold] and [/] and weight[kg] in its message."""
+
+    name = "loud"
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        self._validate_data(X, reset=True)
+        raise ValueError("bad [/] input [bold]x[/bold] in weight[kg]")
+
+
+@hookimpl
+def adb_register_detectors(register):
+    register(Loud)
+'''
+
+
+def adb(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+@pytest.fixture
+def markup_files(tmp_path: Path, blobs) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+    """A clean CSV in a folder whose name holds every markup string, and CSVs whose columns
+    named with markup hold a NaN (so each column name appears in an error message)."""
+    X, y = blobs
+    folder = tmp_path / "data [/] [bold]x[/bold] weight[kg]"
+    folder.mkdir(parents=True)  # "[/]" makes two folders: "data [" and "] [bold]x[/bold] weight[kg]"
+    clean = pd.DataFrame(X, columns=["[/]", "[bold]x[/bold]", "weight[kg]", "x3", "x4"])
+    clean["label"] = y
+    files = {"clean": folder / "clean[kg].csv"}
+    clean.to_csv(files["clean"], index=False)
+    for i, name in enumerate(MARKUP):
+        broken = clean.copy()
+        broken.loc[3, name] = np.nan
+        files[name] = folder / f"nan{i}.csv"
+        broken.to_csv(files[name], index=False)
+    return files
+
+
+def test_markup_in_paths_columns_and_plugin_errors_is_printed_literally(
+        tmp_path: Path, markup_files: dict[str, Path]) -> None:
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "loud.py").write_text(MARKUP_PLUGIN)
+    results = tmp_path / "results [/] weight[kg]"
+    args = ["--plugins-dir", str(plugins), "run", "-d", "iforest", "-d", "loud", "--seeds", "1",
+            "--results", str(results)]
+    for path in markup_files.values():
+        args += ["-D", str(path)]
+    result = adb(*args)
+    assert result.exit_code == 1, result.output  # some runs failed, none crashed the sweep
+    assert "MarkupError" not in result.output and "Traceback" not in result.output
+    out = result.output
+    # the detector's message, the columns named in the NaN errors, the file and results paths
+    assert "bad [/] input [bold]x[/bold] in weight[kg]" in out
+    for name in MARKUP:
+        assert re.search(rf"'{re.escape(name)}' \(1\)", out), (name, out)
+    assert str(markup_files["clean"]) in out  # the table names the file as given
+    assert f"results: {results / 'adb.sqlite'}" in out
+    # every run was stored: 4 files x 2 detectors, iforest ok on the clean file only
+    rows = Store(results, create=False).rows()
+    assert len(rows) == 8
+    assert sorted((Path(r["dataset"]).name, r["detector"], r["status"]) for r in rows if r["status"] == "ok") == [
+        ("clean[kg].csv", "iforest", "ok")]
+
+
+def test_markup_in_a_plugin_name_and_docstring_is_listed_literally(tmp_path: Path) -> None:
+    (tmp_path / "weight[kg].py").write_text(MARKUP_PLUGIN)
+    listing = adb("--plugins-dir", str(tmp_path), "list", "detectors")
+    assert listing.exit_code == 0, listing.output
+    assert "Fails with [bold]x[/bold] and [/] and weight[kg]" in listing.output
+    plugins = adb("--plugins-dir", str(tmp_path), "plugins", env={"COLUMNS": "200"})
+    assert plugins.exit_code == 0, plugins.output
+    assert "weight[kg]" in plugins.output
+
+
+# -- options that do not apply ---------------------------------------------------------------------
+@pytest.mark.parametrize("option", [["--impute", "mean"], ["--label-column", "y"], ["--anomaly-label", "2"]],
+                         ids=["impute", "label-column", "anomaly-label"])
+def test_file_options_with_a_registered_dataset_are_usage_errors(tmp_path: Path, option: list[str]) -> None:
+    result = adb("run", "-d", "iforest", "-D", "kddcup99", *option, "--results", str(tmp_path / "r"))
+    assert result.exit_code == 2, result.output
+    assert re.search(rf"error: {option[0]} applies to dataset files only, and 'kddcup99' is a "
+                     r"registered dataset", result.output)
+    assert not (tmp_path / "r").exists()  # refused before anything is stored
+
+
+def test_file_options_from_a_sweep_file_name_the_file(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(textwrap.dedent('''
+        detectors = ["iforest"]
+        datasets = ["suite:dagmm-paper"]
+        [dataset_options]
+        impute = "median"
+    '''))
+    result = adb("run", "--config", str(sweep), "--results", str(tmp_path / "r"))
+    assert result.exit_code == 2, result.output
+    assert f"error: impute in [dataset_options] of {sweep} applies to dataset files only, and 'kddcup99'" \
+        in result.output
+
+
+def test_file_options_still_apply_to_files(tmp_path: Path, csv_dataset: Path) -> None:
+    result = adb("run", "-d", "iforest", "-D", str(csv_dataset), "--impute", "mean", "--label-column",
+                 "label", "--seeds", "1", "--results", str(tmp_path / "r"))
+    assert result.exit_code == 0, result.output
