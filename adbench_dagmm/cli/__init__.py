@@ -11,23 +11,115 @@ never by writing markup into a string.
 
 Width: on a terminal, output fits the terminal; elsewhere it fits ``$COLUMNS`` when set, and is
 not wrapped at all otherwise (:func:`output_width`), so a pipe or a file gets whole lines.
+
+Help texts follow one convention, applied to every command by :class:`Command` when help is
+shown: a value is labelled by its metavar (``NAME``, ``N``, ``DIR``, ``TEXT``, ``INTEGER``, or
+its choices ``csv|parquet|json``), never by a Python type; a flag has no label; a default is the
+help's last sentence, ``Default: X.`` (written by hand where the default is worked out at run
+time, added from the value otherwise); a help paragraph is one line of source text or several
+joined with spaces; and help text is plain text, never markup.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import sys
 from typing import Any, Callable, Optional, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
+from typer import _click as click
 
 from ..errors import AdbError
 
-app = typer.Typer(
+def unwrap(text: str | None) -> str | None:
+    """A help text with its paragraphs joined into single lines (blank lines separate them)."""
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+_TYPE_LABELS = {"int": "INTEGER", "float": "NUMBER", "str": "TEXT", "path": "PATH", "bool": ""}
+
+
+def _metavar(param: Any, ctx: click.Context) -> str:
+    """The label of a parameter's value: its choices, or a word for its type (no label for a flag)."""
+    label = param.display_type(ctx).strip("<>")
+    if label.startswith("list[") and label.endswith("]"):  # repeatable: the element's label
+        label = label[5:-1]
+    return _TYPE_LABELS.get(label, label)
+
+
+def _default_text(param: Any) -> str | None:
+    """'Default: X.' for a parameter whose default Typer would show, else None."""
+    default = param.default
+    if param.show_default is False or default is None or default is False or default == []:
+        return None
+    if getattr(param, "is_bool_flag", False) and param.secondary_opts:
+        flag = param.opts[0] if default else param.secondary_opts[0]
+        return f"Default: {flag}."
+    if isinstance(default, (list, tuple)):
+        default = ",".join(str(getattr(v, "value", v)) for v in default)
+    return f"Default: {getattr(default, 'value', default)}."
+
+
+def tidy_help(command: click.Command, ctx: click.Context) -> None:
+    """Apply the help conventions (module docstring) to one command, once."""
+    if getattr(command, "_adb_tidy", False):
+        return
+    command._adb_tidy = True  # type: ignore[attr-defined]
+    command.help = escape(unwrap(command.help) or "") or None
+    for param in command.get_params(ctx):
+        if not hasattr(param, "display_type"):
+            continue
+        param.help = escape(unwrap(param.help) or "") or None
+        if isinstance(param, typer.core.TyperArgument):  # its name, then its choices, unbracketed
+            label = _metavar(param, ctx)
+            param.display_type_rich = lambda ctx, label=label: label  # type: ignore[method-assign]
+            continue
+        if param.metavar is None or param.metavar == "":
+            param.metavar = _metavar(param, ctx) if not getattr(param, "is_flag", False) else ""
+        if isinstance(param, typer.core.TyperOption):
+            default = _default_text(param)
+            if default and "Default:" not in (param.help or ""):
+                param.help = f"{param.help} {default}" if param.help else default
+            param.show_default = False
+
+
+class Command(typer.core.TyperCommand):
+    """A command whose help follows the conventions of this module."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        tidy_help(self, ctx)
+        super().format_help(ctx, formatter)
+
+
+class Group(typer.core.TyperGroup):
+    """The ``adb`` group: its own help and its command list follow the same conventions."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        tidy_help(self, ctx)
+        for command in self.commands.values():
+            command.help = unwrap(command.help)
+        super().format_help(ctx, formatter)
+
+
+class App(typer.Typer):
+    """``typer.Typer`` whose commands are :class:`Command`: every command gets the same help."""
+
+    def command(self, *args: Any, cls: Any = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or Command, **kwargs)
+
+
+app = App(
     name="adb",
+    cls=Group,
     help="Benchmark unsupervised anomaly detectors (DAGMM, PyOD baselines) on tabular data.",
     no_args_is_help=True,
     add_completion=False,
@@ -133,7 +225,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_callback(
     plugins_dir: Optional[str] = typer.Option(
-        None, "--plugins-dir", envvar="ADB_PLUGINS_DIR",
+        None, "--plugins-dir", envvar="ADB_PLUGINS_DIR", metavar="DIR",
         help="Folder of one-file plugins (*.py) to load besides the installed ones.",
     ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,

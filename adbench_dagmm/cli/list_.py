@@ -24,17 +24,19 @@ def _first_line(cls: type) -> str:
 @app.command("list")
 @handle_errors
 def list_command(
-    kind: Kind = typer.Argument(..., help="What to list."),
+    kind: Kind = typer.Argument(..., metavar="KIND", help="What to list: detectors, datasets, protocols or references."),
     check_files: bool = typer.Option(
         True, "--check-files/--no-check-files",
         help="For datasets: check whether each data file is present locally (no download).",
     ),
 ) -> None:
-    """List registered detectors, datasets, protocols or published reference results, one per
-    line, name first.
+    """List registered detectors, datasets, protocols or published reference results.
 
-    Datasets show rows, features, anomaly ratio, source and whether the file is present locally
-    (checked without downloading), then the dataset suites (``--dataset suite:NAME``).
+    One item per line, name first. On a terminal, or with $COLUMNS set, the columns fit its
+    width and long cells wrap at spaces; otherwise the fields are separated by tabs.
+
+    Datasets show rows, features, anomaly ratio, whether the file is present locally (checked
+    without downloading) and its source, then the dataset suites (--dataset suite:NAME).
     References show the protocol, the metrics, which of the table's methods and datasets match
     ours, and the citation.
     """

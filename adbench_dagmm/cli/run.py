@@ -187,31 +187,32 @@ def make_executor(kind: ExecutorKind, jobs: int, scheduler: str | None):  # type
 @app.command("run")
 @handle_errors
 def run_command(
-    detector: List[str] = typer.Option([], "--detector", "-d", help="Detector name or suite (repeatable); see `adb list detectors`."),
-    dataset: List[str] = typer.Option([], "--dataset", "-D", help="Dataset name, suite:NAME or file path (repeatable); see `adb list datasets`."),
-    seeds: Optional[int] = typer.Option(None, "--seeds", "-n", help=f"Number of seeds (runs per detector and dataset; default {DEFAULT_SEEDS})."),
-    seed_start: Optional[int] = typer.Option(None, "--seed-start", help="First seed; seeds are seed_start .. seed_start+seeds-1 (default 0)."),
-    protocol: List[str] = typer.Option([], "--protocol", "-p", help="Protocol name (repeatable; default: each dataset's own); see `adb list protocols`."),
-    param: List[str] = typer.Option([], "--param", "-P", help="Detector parameter DETECTOR.KEY=VALUE (repeatable), e.g. iforest.n_estimators=200."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Sweep file (TOML): detectors with parameter grids, datasets, protocols, seeds and how to run; options given here win over the file."),
-    results: Optional[Path] = typer.Option(None, "--results", help="Results folder holding adb.sqlite (default ./results)."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the data files (before $ADB_DATA_DIR and the user cache)."),
+    detector: List[str] = typer.Option([], "--detector", "-d", metavar="NAME", help="Detector name or detector suite (repeatable). The list: adb list detectors."),
+    dataset: List[str] = typer.Option([], "--dataset", "-D", metavar="NAME", help="Dataset name, suite:NAME or data file path (repeatable). The list: adb list datasets."),
+    seeds: Optional[int] = typer.Option(None, "--seeds", "-n", metavar="N", help=f"Number of seeds: runs per detector and dataset. Default: {DEFAULT_SEEDS}."),
+    seed_start: Optional[int] = typer.Option(None, "--seed-start", metavar="SEED", help="First seed; the seeds are SEED to SEED+N-1. Default: 0."),
+    protocol: List[str] = typer.Option([], "--protocol", "-p", metavar="NAME", help="Protocol name (repeatable). The list: adb list protocols. Default: each dataset's own."),
+    param: List[str] = typer.Option([], "--param", "-P", metavar="SPEC", help="Detector parameter as DETECTOR.KEY=VALUE (repeatable), e.g. iforest.n_estimators=200."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", metavar="FILE", help="Sweep file (TOML): detectors with parameter grids, datasets, protocols, seeds and how to run. Options given here win over the file."),
+    results: Optional[Path] = typer.Option(None, "--results", metavar="DIR", help="Results folder holding adb.sqlite. Default: ./results."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", metavar="DIR", help="Folder holding the data files, looked in before $ADB_DATA_DIR and the user cache."),
     force: bool = typer.Option(False, "--force", help="Rerun runs already stored as ok."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="Kill a run after this many seconds and store it as timeout (each run then runs in a worker process)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes on this machine; each gets cores/jobs BLAS/torch threads (default 1: runs in this process)."),
-    executor: Optional[ExecutorKind] = typer.Option(None, "--executor", help="Where runs happen: local processes, or an existing Dask cluster (needs --scheduler); default local."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of the Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --executor dask)."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N for detectors with a device parameter (unless set by --param); auto (the default) and cuda give each worker its own GPU."),
-    label_column: Optional[str] = typer.Option(None, "--label-column", help="For file datasets: the label column (default 'label', else the last column)."),
-    anomaly_label: Optional[str] = typer.Option(None, "--anomaly-label", help="For file datasets: the label value that marks an anomaly (default 1)."),
-    impute: Optional[str] = typer.Option(None, "--impute", help="For file datasets with NaN/inf: none (error), mean, median or drop (default none)."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", metavar="SECONDS", help="Kill a run after this many seconds and store it as timeout. Each run then runs in a worker process."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", metavar="N", help="Worker processes on this machine; each gets cores/N BLAS and torch threads. Default: 1 (runs in this process)."),
+    executor: Optional[ExecutorKind] = typer.Option(None, "--executor", help="Where runs happen: local processes, or an existing Dask cluster (needs --scheduler). Default: local."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="Address of the Dask scheduler, e.g. tcp://10.0.0.5:8786; implies --executor dask."),
+    device: Optional[str] = typer.Option(None, "--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N, for detectors with a device parameter not set by --param. auto and cuda give each worker its own GPU. Default: auto."),
+    label_column: Optional[str] = typer.Option(None, "--label-column", metavar="COLUMN", help="Data files only: the label column. Default: label, else the last column."),
+    anomaly_label: Optional[str] = typer.Option(None, "--anomaly-label", metavar="VALUE", help="Data files only: the label value that marks an anomaly. Default: 1."),
+    impute: Optional[str] = typer.Option(None, "--impute", metavar="METHOD", help="Data files only: what to do with NaN and inf values: none (an error), mean, median or drop. Default: none."),
 ) -> None:
     """Run detectors on datasets over several seeds, store every run, print mean ± std.
 
-    Every finished run is stored at once: after Ctrl-C or a crash,
-    the same command runs only what is missing.
-    Exit status: 0 when every run is ok, 1 when some run failed
-    (the table is still printed), 2 for a usage error, 130 when interrupted.
+    Every finished run is stored at once: after Ctrl-C or a crash, the same command runs only
+    what is missing.
+
+    Exit status: 0 when every run is ok, 1 when some run failed (the table is still printed),
+    2 for a usage error, 130 when interrupted.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
