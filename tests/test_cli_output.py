@@ -132,3 +132,106 @@ def test_file_options_still_apply_to_files(tmp_path: Path, csv_dataset: Path) ->
     result = adb("run", "-d", "iforest", "-D", str(csv_dataset), "--impute", "mean", "--label-column",
                  "label", "--seeds", "1", "--results", str(tmp_path / "r"))
     assert result.exit_code == 0, result.output
+
+
+# -- 80 columns ------------------------------------------------------------------------------------
+def lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+def test_the_run_table_fits_80_columns_without_cutting_names(tmp_path: Path, csv_dataset: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    long_names = ["a_rather_long_dataset_file_name_for_80_columns.csv", "another_long_one.csv"]
+    for name in long_names:
+        (tmp_path / name).write_bytes(csv_dataset.read_bytes())
+    args = ["--plugins-dir", str(Path(__file__).parent / "plugins"), "run", "-d", "mean_distance",
+            "-d", "iforest", "-d", "hbos", "-d", "crashing", "-D", long_names[0], "-D", long_names[1],
+            "--seeds", "2", "--results", "r"]
+    narrow = adb(*args, env={"COLUMNS": "80"})
+    assert narrow.exit_code == 1, narrow.output  # 'crashing' fails on purpose
+    table = lines(narrow.stdout)
+    assert max(len(line) for line in table) <= 80, narrow.stdout
+    for name in long_names:  # each dataset heads its block, whole
+        assert name in table
+    detectors = [line.split()[0] for line in table if line.split() and line.split()[1:2] and
+                 re.fullmatch(r"\d+/\d+", line.split()[1])]
+    assert detectors == ["crashing", "hbos", "iforest", "mean_distance"] * 2
+    # wide enough (or a pipe without $COLUMNS): one table, a row per detector and dataset
+    for env in ({"COLUMNS": "200"}, {"COLUMNS": None}):
+        wide = adb(*args, env=env)
+        rows = [line for line in lines(wide.stdout) if long_names[0] in line]
+        assert len(rows) == 4 and all("/2" in row for row in rows), wide.stdout
+
+
+@pytest.mark.parametrize("command", [["list", "detectors"], ["list", "datasets"], ["list", "protocols"],
+                                     ["list", "references"], ["plugins"]],
+                         ids=["detectors", "datasets", "protocols", "references", "plugins"])
+def test_listings_fit_80_columns_and_pipes_get_tab_separated_lines(command: list[str]) -> None:
+    narrow = adb(*command, env={"COLUMNS": "80"})
+    assert narrow.exit_code == 0, narrow.output
+    assert max(len(line) for line in lines(narrow.output)) <= 80, narrow.output
+    assert "\t" not in narrow.output
+    piped = adb(*command, env={"COLUMNS": None})
+    assert piped.exit_code == 0, piped.output
+    names = [line.split("\t")[0] for line in lines(piped.output) if "\t" in line]
+    assert names
+    first_column = {line.split()[0] for line in lines(narrow.output) if line and not line[0].isspace()}
+    assert set(names) <= first_column  # every name whole, first on its line
+
+
+def test_listings_name_long_names_whole() -> None:
+    datasets = adb("list", "datasets", env={"COLUMNS": "80"}).output
+    assert re.search(r"^adbench:7_cardiotocography +2114 +21 +0\.2204", datasets, re.M)
+    plugins = adb("plugins", env={"COLUMNS": "80"}).output
+    assert re.search(r"^adb_plugins\.pyod_baselines +\S+ +\d+ detectors", plugins, re.M)
+    full = adb("plugins", env={"COLUMNS": None}).output  # a pipe gets every name
+    assert "adbench:22_magic.gamma" in full
+
+
+# -- --help ----------------------------------------------------------------------------------------
+COMMANDS = [[], ["run"], ["list"], ["plugins"], ["export"], ["report"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "adb")
+def test_help_has_no_type_labels_and_fits_80_columns(command: list[str]) -> None:
+    result = adb(*command, "--help", env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    for bad in ("<bool>", "<int>", "<str>", "<float>", "<path>", "list[", "``", "[default:"):
+        assert bad not in result.output, (bad, result.output)
+    assert max(len(line) for line in lines(result.output)) <= 80
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "adb")
+def test_help_paragraphs_are_not_broken_inside_sentences(command: list[str]) -> None:
+    import typer
+
+    from adbench_dagmm.cli import unwrap
+
+    group = typer.main.get_command(app)
+    source = group.commands[command[0]].help if command else group.help
+    result = adb(*command, "--help", env={"COLUMNS": "1000"})
+    shown = [line.strip(" │") for line in lines(result.output)]
+    for paragraph in unwrap(source).split("\n\n"):  # type: ignore[union-attr]
+        assert paragraph.strip() in shown, (paragraph, result.output)
+
+
+@pytest.mark.parametrize("command", [["run"], ["list"], ["plugins"], []], ids=["run", "list", "plugins", "adb"])
+def test_defaults_are_written_one_way(command: list[str]) -> None:
+    result = adb(*command, "--help", env={"COLUMNS": "1000"})
+    assert "(default" not in result.output.lower()
+    if command == ["run"]:
+        for default in ("Default: 5.", "Default: ./results.", "Default: local.", "Default: auto."):
+            assert default in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["run", "-d", "x", "-D", "y", "--seeds", "x"], "Invalid value for '--seeds' / '-n': 'x' is not an integer."),
+    (["run", "-d", "x", "-D", "y", "--timeout", "abc"], "Invalid value for '--timeout': 'abc' is not a number."),
+    (["run", "--executor", "foo"], "Invalid value for '--executor': 'foo' is not one of 'local', 'dask'."),
+    (["export", "--status", "bogus"], "Invalid value for '--status': 'bogus' is not one of"),
+], ids=["int", "float", "choice", "list-choice"])
+def test_usage_errors_have_no_value_error_prefix(args: list[str], message: str) -> None:
+    result = adb(*args, env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert message in result.output and "Value error" not in result.output

@@ -33,7 +33,6 @@ import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
-from typer import _click as click
 
 from ..errors import AdbError
 
@@ -48,7 +47,7 @@ def unwrap(text: str | None) -> str | None:
 _TYPE_LABELS = {"int": "INTEGER", "float": "NUMBER", "str": "TEXT", "path": "PATH", "bool": ""}
 
 
-def _metavar(param: Any, ctx: click.Context) -> str:
+def _metavar(param: Any, ctx: typer.Context) -> str:
     """The label of a parameter's value: its choices, or a word for its type (no label for a flag)."""
     label = param.display_type(ctx).strip("<>")
     if label.startswith("list[") and label.endswith("]"):  # repeatable: the element's label
@@ -69,7 +68,7 @@ def _default_text(param: Any) -> str | None:
     return f"Default: {getattr(default, 'value', default)}."
 
 
-def tidy_help(command: click.Command, ctx: click.Context) -> None:
+def tidy_help(command: Any, ctx: typer.Context) -> None:
     """Apply the help conventions (module docstring) to one command, once."""
     if getattr(command, "_adb_tidy", False):
         return
@@ -92,10 +91,35 @@ def tidy_help(command: click.Command, ctx: click.Context) -> None:
             param.show_default = False
 
 
-class Command(typer.core.TyperCommand):
-    """A command whose help follows the conventions of this module."""
+def plain_bad_parameter(exc: typer.BadParameter) -> None:
+    """Word a value Typer could not convert as this CLI's other messages, in place.
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    Typer converts values with pydantic and passes its message on: "Value error, 'x' is not
+    one of ..." or "Input should be a valid integer, unable to parse string as an integer".
+    """
+    errors = getattr(exc.__cause__, "errors", None)
+    if not callable(errors) or not errors():
+        return
+    first = errors()[0]
+    kind, value, message = first.get("type"), first.get("input"), str(first.get("msg", ""))
+    if kind in ("int_parsing", "int_from_float"):
+        message = f"{value!r} is not an integer."
+    elif kind in ("float_parsing", "finite_number"):
+        message = f"{value!r} is not a number."
+    exc.message = message.removeprefix("Value error, ")
+
+
+class Command(typer.core.TyperCommand):
+    """A command whose help and usage errors follow the conventions of this module."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except typer.BadParameter as exc:
+            plain_bad_parameter(exc)
+            raise
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
         tidy_help(self, ctx)
         super().format_help(ctx, formatter)
 
@@ -103,7 +127,7 @@ class Command(typer.core.TyperCommand):
 class Group(typer.core.TyperGroup):
     """The ``adb`` group: its own help and its command list follow the same conventions."""
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
         tidy_help(self, ctx)
         for command in self.commands.values():
             command.help = unwrap(command.help)

@@ -302,8 +302,8 @@ def run_command(
         rows = store.rows(run_ids=run_ids)
     summary = summarize(label_grid_rows(rows, grid_labels(configs)))
     blocks, footnotes = render_table(summary, output_width())
-    for block in blocks:
-        out_console.print(block)
+    for block in blocks:  # a heading longer than the terminal is wrapped by it, never cut
+        out_console.print(block, soft_wrap=isinstance(block, Text))
     for note in footnotes:
         out_console.print(note, soft_wrap=True)
     failed = [r for r in rows if r["status"] != "ok"]
