@@ -91,6 +91,11 @@ def test_markup_in_paths_columns_and_plugin_errors_is_printed_literally(
     assert len(rows) == 8
     assert sorted((Path(r["dataset"]).name, r["detector"], r["status"]) for r in rows if r["status"] == "ok") == [
         ("clean[kg].csv", "iforest", "ok")]
+    # the report's paths and its error summary, literally
+    report = adb("report", "--results", str(results), "--format", "md", "--no-plots")
+    assert report.exit_code == 0, report.output
+    assert str(results / "report" / "report.md") in report.output
+    assert "MarkupError" not in report.output and "Traceback" not in report.output
 
 
 def test_markup_in_a_plugin_name_and_docstring_is_listed_literally(tmp_path: Path) -> None:

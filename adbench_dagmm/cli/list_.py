@@ -203,11 +203,11 @@ def _list_datasets(registry, check_files: bool) -> None:  # type: ignore[no-unty
                 f"{(card.source_url if card else '') or '?'}", present, ",".join(aliases.get(name, [])),
             ])
         print_listing([
-            Column("dataset"), Column("rows", plain="rows={}", justify="right"),
-            Column("features", plain="features={}", justify="right"),
+            Column("dataset"), Column("rows", plain="rows={}", justify="right", drop=1),
+            Column("features", plain="features={}", justify="right", drop=2),
             Column("anomalies", plain="anomalies={}", justify="right"),
-            Column("source", plain="source={}", drop=2), Column("file", wrap=True),
-            Column("alias", plain="alias={}", wrap=True, drop=1),
+            Column("source", plain="source={}", drop=4), Column("file", wrap=True),
+            Column("alias", plain="alias={}", wrap=True, drop=3),
         ], rows)
         suites = []
         for key in sorted(registry.entries["suite"]):
