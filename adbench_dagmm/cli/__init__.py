@@ -36,6 +36,7 @@ from rich.text import Text
 
 from ..errors import AdbError
 
+
 def unwrap(text: str | None) -> str | None:
     """A help text with its paragraphs joined into single lines (blank lines separate them)."""
     if not text:

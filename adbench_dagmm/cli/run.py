@@ -45,43 +45,33 @@ def label_grid_rows(rows: list[dict], axes: dict[str, list[str]]) -> list[dict]:
     return out
 
 
-METRIC_COLUMNS = (("F1", "f1"), ("ROC AUC", "roc_auc"), ("AP", "average_precision"))
-
-
 def render_table(summary, width: int | None = None) -> tuple[list[Any], list[str]]:  # type: ignore[no-untyped-def]
     """The run table (mean ± std over seeds) as renderables, and its footnotes (run notes).
 
-    One table with a row per (detector, dataset, protocol) when it fits ``width`` (None: no
-    limit); else one block per dataset (its name on a line of its own, then a row per
-    detector) with the same column widths in every block, so no name is ever cut.  Cells are
-    :class:`~rich.text.Text`: names from plugins and files are never read as markup.
+    The cells are the report's overview table, cell for cell
+    (:func:`~adbench_dagmm.reporting.tables.overview_table`).  One table with a row per
+    (detector, dataset, protocol) when it fits ``width`` (None: no limit); else one block per
+    dataset (its name on a line of its own, then a row per detector) with the same column widths
+    in every block, so no name is ever cut.  Cells are :class:`~rich.text.Text`: names from
+    plugins and files are never read as markup.
     """
     from rich import box
     from rich.measure import Measurement
-    from rich.text import Text
 
-    from ..summary import fmt
+    from ..reporting.tables import overview_table
 
+    overview = overview_table(summary)
     protocols = sorted({rec["protocol"] for rec in summary})
     one_protocol = len(protocols) == 1
     title = (f"protocol {protocols[0]}, mean ± std over seeds" if one_protocol
              else "mean ± std over seeds")
-    footnotes: list[str] = []
+    footnotes = list(overview.notes)
     rows: list[dict[str, Any]] = []
-    for rec in summary:
-        ok = Text(f"{rec['ok']}/{rec['runs']}", style="red" if rec["ok"] < rec["runs"] else "")
-        detector = rec["detector"]
-        if rec["notes"]:
-            footnotes.append(f"[{len(footnotes) + 1}] {rec['detector']} on {rec['dataset']}: "
-                             + "; ".join(rec["notes"]))
-            detector += f" [{len(footnotes)}]"
-        mean, std, _ = rec["seconds"]
-        rows.append({
-            "detector": detector, "dataset": rec["dataset"], "protocol": rec["protocol"], "ok": ok,
-            **{label: fmt(*rec[key][:2], sep="±") for label, key in METRIC_COLUMNS},
-            "time s": fmt(mean, std, 1, sep="±"),
-        })
-    numbers = ["ok"] + [label for label, _ in METRIC_COLUMNS] + ["time s"]
+    for i, (cells, rec) in enumerate(zip(overview.rows, summary)):
+        row: dict[str, Any] = {**dict(zip(overview.columns, cells)), "protocol": rec["protocol"]}
+        row["ok"] = Text(row["ok"], style="red" if i in overview.flagged else "")
+        rows.append(row)
+    numbers = [c for c, align in zip(overview.columns, overview.align) if align == "r"]
 
     def table(columns: list[str], body: list[dict[str, Any]], widths: dict[str, int] | None = None,
               **kwargs: Any) -> Table:
