@@ -15,6 +15,11 @@ from typing import Any
 from .errors import ParameterError
 
 _TRUE = {"true", "1", "yes", "on"}
+#: How a message names the type a parameter expects (a user reads these, not Python).
+_KIND_NAMES: dict[Any, str] = {
+    int: "integer", float: "number", bool: "boolean (true or false)", str: "text",
+    list: "list (e.g. [60, 30])", tuple: "list (e.g. [60, 30])", dict: "mapping (e.g. {'a': 1})",
+}
 _FALSE = {"false", "0", "no", "off"}
 
 
@@ -68,7 +73,7 @@ def coerce(owner: str, key: str, text: str, param: inspect.Parameter) -> Any:
     expected = _expected_type(param)
     fail = ParameterError(
         f"parameter {owner}.{key}: value {text!r} is not a valid "
-        f"{getattr(expected, '__name__', 'value')}"
+        f"{_KIND_NAMES.get(expected, getattr(expected, '__name__', 'value'))}"
         + (f" (default {param.default!r})" if param.default is not inspect.Parameter.empty else "")
         + "."
     )

@@ -37,7 +37,7 @@ def test_unknown_parameter_lists_valid_ones() -> None:
         build_params("toy", Toy, {"nn": "3"})
 
 
-@pytest.mark.parametrize(("key", "text", "typename"), [("n", "abc", "int"), ("n", "2.5", "int"), ("rate", "fast", "float"), ("flag", "maybe", "bool")])
+@pytest.mark.parametrize(("key", "text", "typename"), [("n", "abc", "integer"), ("n", "2.5", "integer"), ("rate", "fast", "number"), ("flag", "maybe", r"boolean \(true or false\)")])
 def test_bad_type_names_parameter_value_and_type(key: str, text: str, typename: str) -> None:
     with pytest.raises(ParameterError, match=rf"parameter toy\.{key}: value '{text}' is not a valid {typename}"):
         build_params("toy", Toy, {key: text})
@@ -59,7 +59,7 @@ def test_iforest_params_are_typed() -> None:
     ("param", "message"),
     [
         ("iforest.n_trees=5", "unknown parameter iforest.n_trees"),
-        ("iforest.n_estimators=many", "parameter iforest.n_estimators: value 'many' is not a valid int"),
+        ("iforest.n_estimators=many", "parameter iforest.n_estimators: value 'many' is not a valid integer"),
         ("lof.n_neighbors=5", "--param given for 'lof'"),
         ("oops", "DETECTOR.KEY=VALUE"),
     ],

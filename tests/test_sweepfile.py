@@ -90,7 +90,7 @@ def test_file_errors_name_the_key_and_the_file(write, text: str, message: str) -
 
 @pytest.mark.parametrize(("text", "message"), [
     ('[detectors.gridprobe]\nkk = 1', r"unknown parameter gridprobe\.kk in \[detectors\.gridprobe\]\. Did you mean k\?"),
-    ('[detectors.gridprobe]\nk = [1, 2.5]', r"\[detectors\.gridprobe\] parameter gridprobe\.k: value '2\.5' is not a valid int"),
+    ('[detectors.gridprobe]\nk = [1, 2.5]', r"\[detectors\.gridprobe\] parameter gridprobe\.k: value '2\.5' is not a valid integer"),
     ('[detectors.gridprobe]\nk = []', r"\[detectors\.gridprobe\] k is an empty list"),
     ('detectors = ["nosuch"]', r"unknown detector 'nosuch'"),
 ], ids=["unknown-param", "bad-value", "empty-grid", "unknown-detector"])

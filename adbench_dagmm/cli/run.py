@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import UsageError
-from . import app, err_console, get_registry, handle_errors, out_console, state
+from . import UNLIMITED, app, err_console, get_registry, handle_errors, out_console, output_width, state
 
 DEFAULT_SEEDS = 5
 
@@ -43,41 +45,72 @@ def label_grid_rows(rows: list[dict], axes: dict[str, list[str]]) -> list[dict]:
     return out
 
 
-def render_table(summary) -> tuple[Table, list[str]]:  # type: ignore[no-untyped-def]
-    """The run table (mean ± std over seeds) and its footnotes (run notes such as caps)."""
+def render_table(summary, width: int | None = None) -> tuple[list[Any], list[str]]:  # type: ignore[no-untyped-def]
+    """The run table (mean ± std over seeds) as renderables, and its footnotes (run notes).
+
+    The cells are the report's overview table, cell for cell
+    (:func:`~adbench_dagmm.reporting.tables.overview_table`).  One table with a row per
+    (detector, dataset, protocol) when it fits ``width`` (None: no limit); else one block per
+    dataset (its name on a line of its own, then a row per detector) with the same column widths
+    in every block, so no name is ever cut.  Cells are :class:`~rich.text.Text`: names from
+    plugins and files are never read as markup.
+    """
     from rich import box
+    from rich.measure import Measurement
 
-    from ..summary import fmt
+    from ..reporting.tables import overview_table
 
+    overview = overview_table(summary)
     protocols = sorted({rec["protocol"] for rec in summary})
     one_protocol = len(protocols) == 1
-    title = f"protocol {protocols[0]}, mean ± std over seeds" if one_protocol else "mean ± std over seeds"
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True)
-    table.add_column("detector", no_wrap=True)
-    table.add_column("dataset", overflow="fold", min_width=8, max_width=24)
-    if not one_protocol:
-        table.add_column("protocol", no_wrap=True)
-    table.add_column("ok", justify="right", no_wrap=True)
-    for label in ("F1", "ROC AUC", "AP"):
-        table.add_column(label, justify="right", no_wrap=True)
-    table.add_column("time s", justify="right", no_wrap=True)
-    footnotes: list[str] = []
-    for rec in summary:
-        ok = f"{rec['ok']}/{rec['runs']}"
-        if rec["ok"] < rec["runs"]:
-            ok = f"[red]{ok}[/]"
-        mean, std, _ = rec["seconds"]
-        detector = rec["detector"]
-        if rec["notes"]:
-            footnotes.append(f"[{len(footnotes) + 1}] {rec['detector']} on {rec['dataset']}: " + "; ".join(rec["notes"]))
-            detector += f" [{len(footnotes)}]"
-        cells = [detector, rec["dataset"]] + ([] if one_protocol else [rec["protocol"]]) + [
-            ok, fmt(*rec["f1"][:2], sep="±"), fmt(*rec["roc_auc"][:2], sep="±"),
-            fmt(*rec["average_precision"][:2], sep="±"), fmt(mean, std, 1, sep="±"),
-        ]
-        table.add_row(*cells)
-    return table, footnotes
+    title = (f"protocol {protocols[0]}, mean ± std over seeds" if one_protocol
+             else "mean ± std over seeds")
+    footnotes = list(overview.notes)
+    rows: list[dict[str, Any]] = []
+    for i, (cells, rec) in enumerate(zip(overview.rows, summary)):
+        row: dict[str, Any] = {**dict(zip(overview.columns, cells)), "protocol": rec["protocol"]}
+        row["ok"] = Text(row["ok"], style="red" if i in overview.flagged else "")
+        rows.append(row)
+    numbers = [c for c, align in zip(overview.columns, overview.align) if align == "r"]
+
+    def table(columns: list[str], body: list[dict[str, Any]], widths: dict[str, int] | None = None,
+              **kwargs: Any) -> Table:
+        out = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
+                    title_justify="left", **kwargs)
+        for name in columns:
+            out.add_column(name, justify="right" if name in numbers else "left",
+                           no_wrap=name != "detector", overflow="fold",
+                           min_width=(widths or {}).get(name))
+        for row in body:
+            out.add_row(*(row[name] if isinstance(row[name], Text) else Text(row[name])
+                          for name in columns))
+        return out
+
+    measure = Console(width=UNLIMITED)
+    flat_columns = ["detector", "dataset"] + ([] if one_protocol else ["protocol"]) + numbers
+    flat = table(flat_columns, rows, title=Text(title))
+    if width is None or Measurement.get(measure, measure.options, flat).maximum <= width:
+        return [flat], footnotes
+    # too wide: a block per (dataset, protocol); the dataset's name heads its block
+    columns = ["detector"] + numbers
+    widths = {name: max(len(str(row[name])) for row in rows + [{name: name}]) for name in columns}
+    dropped = []
+    for name in ("time s", "AP"):  # still too wide (under ~70 columns): these go, and it says so
+        if sum(widths[c] + 2 for c in columns) - 2 <= width:
+            break
+        columns.remove(name)
+        dropped.append(name)
+    if dropped:
+        footnotes.append(f"not shown at this width: {', '.join(dropped)} (widen the terminal, or "
+                         "set COLUMNS)")
+    blocks: list[Any] = [Text(title)]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["dataset"], row["protocol"]), []).append(row)
+    for (dataset, protocol), body in groups.items():
+        heading = dataset if one_protocol else f"{dataset} (protocol {protocol})"
+        blocks += [Text(""), Text(heading, style="bold"), table(columns, body, widths)]
+    return blocks, footnotes
 
 
 def merge_sweep(sweep, *, detector, dataset, protocol, seeds, seed_start, label_column,  # type: ignore[no-untyped-def]
@@ -104,6 +137,34 @@ def merge_sweep(sweep, *, detector, dataset, protocol, seeds, seed_start, label_
     return detectors, datasets, protocols, seed_list, start, options
 
 
+FILE_OPTIONS = {"label_column": "--label-column", "anomaly_label": "--anomaly-label",
+                "impute": "--impute"}
+
+
+def check_file_options(registry, datasets: list[str], options: dict[str, Any],  # type: ignore[no-untyped-def]
+                       from_command_line: set[str], config: Path | None) -> None:
+    """Refuse a file-dataset option given for a registered dataset (exit 2).
+
+    A registered dataset's loader decides its labels and missing values, so the option would be
+    ignored, yet it would still change the run ids.
+    """
+    from ..params import constructor_params
+
+    for spec in registry.expand("dataset", datasets):
+        if spec not in registry.entries["dataset"]:
+            continue  # a file: the options are its own
+        accepted = constructor_params(registry.dataset(spec))
+        for key in options:
+            if key in FILE_OPTIONS and key not in accepted:
+                given = (FILE_OPTIONS[key] if key in from_command_line
+                         else f"{key} in [dataset_options] of {config}")
+                raise UsageError(
+                    f"{given} applies to dataset files only, and {spec!r} is a registered dataset "
+                    "(its plugin decides labels and missing values). Remove it, or run the files "
+                    "in a separate command."
+                )
+
+
 def make_executor(kind: ExecutorKind, jobs: int, scheduler: str | None):  # type: ignore[no-untyped-def]
     """The executor for ``--executor``/``--jobs``/``--scheduler`` (usage errors exit 2)."""
     from ..executors import DaskExecutor, LocalExecutor
@@ -125,31 +186,32 @@ def make_executor(kind: ExecutorKind, jobs: int, scheduler: str | None):  # type
 @app.command("run")
 @handle_errors
 def run_command(
-    detector: List[str] = typer.Option([], "--detector", "-d", help="Detector name or suite (repeatable); see `adb list detectors`."),
-    dataset: List[str] = typer.Option([], "--dataset", "-D", help="Dataset name, suite:NAME or file path (repeatable); see `adb list datasets`."),
-    seeds: Optional[int] = typer.Option(None, "--seeds", "-n", help=f"Number of seeds (runs per detector and dataset; default {DEFAULT_SEEDS})."),
-    seed_start: Optional[int] = typer.Option(None, "--seed-start", help="First seed; seeds are seed_start .. seed_start+seeds-1 (default 0)."),
-    protocol: List[str] = typer.Option([], "--protocol", "-p", help="Protocol name (repeatable; default: each dataset's own); see `adb list protocols`."),
-    param: List[str] = typer.Option([], "--param", "-P", help="Detector parameter DETECTOR.KEY=VALUE (repeatable), e.g. iforest.n_estimators=200."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Sweep file (TOML): detectors with parameter grids, datasets, protocols, seeds and how to run; options given here win over the file."),
-    results: Optional[Path] = typer.Option(None, "--results", help="Results folder holding adb.sqlite (default ./results)."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding the data files (before $ADB_DATA_DIR and the user cache)."),
+    detector: List[str] = typer.Option([], "--detector", "-d", metavar="NAME", help="Detector name or detector suite (repeatable). The list: adb list detectors."),
+    dataset: List[str] = typer.Option([], "--dataset", "-D", metavar="NAME", help="Dataset name, suite:NAME or data file path (repeatable). The list: adb list datasets."),
+    seeds: Optional[int] = typer.Option(None, "--seeds", "-n", metavar="N", help=f"Number of seeds: runs per detector and dataset. Default: {DEFAULT_SEEDS}."),
+    seed_start: Optional[int] = typer.Option(None, "--seed-start", metavar="SEED", help="First seed; the seeds are SEED to SEED+N-1. Default: 0."),
+    protocol: List[str] = typer.Option([], "--protocol", "-p", metavar="NAME", help="Protocol name (repeatable). The list: adb list protocols. Default: each dataset's own."),
+    param: List[str] = typer.Option([], "--param", "-P", metavar="SPEC", help="Detector parameter as DETECTOR.KEY=VALUE (repeatable), e.g. iforest.n_estimators=200."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", metavar="FILE", help="Sweep file (TOML): detectors with parameter grids, datasets, protocols, seeds and how to run. Options given here win over the file."),
+    results: Optional[Path] = typer.Option(None, "--results", metavar="DIR", help="Results folder holding adb.sqlite. Default: ./results."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", metavar="DIR", help="Folder holding the data files, looked in before $ADB_DATA_DIR and the user cache."),
     force: bool = typer.Option(False, "--force", help="Rerun runs already stored as ok."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="Kill a run after this many seconds and store it as timeout (each run then runs in a worker process)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes on this machine; each gets cores/jobs BLAS/torch threads (default 1: runs in this process)."),
-    executor: Optional[ExecutorKind] = typer.Option(None, "--executor", help="Where runs happen: local processes, or an existing Dask cluster (needs --scheduler); default local."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of the Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --executor dask)."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N for detectors with a device parameter (unless set by --param); auto (the default) and cuda give each worker its own GPU."),
-    label_column: Optional[str] = typer.Option(None, "--label-column", help="For file datasets: the label column (default 'label', else the last column)."),
-    anomaly_label: Optional[str] = typer.Option(None, "--anomaly-label", help="For file datasets: the label value that marks an anomaly (default 1)."),
-    impute: Optional[str] = typer.Option(None, "--impute", help="For file datasets with NaN/inf: none (error), mean, median or drop (default none)."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", metavar="SECONDS", help="Kill a run after this many seconds and store it as timeout. Each run then runs in a worker process."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", metavar="N", help="Worker processes on this machine; each gets cores/N BLAS and torch threads. Default: 1 (runs in this process)."),
+    executor: Optional[ExecutorKind] = typer.Option(None, "--executor", help="Where runs happen: local processes, or an existing Dask cluster (needs --scheduler). Default: local."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="Address of the Dask scheduler, e.g. tcp://10.0.0.5:8786; implies --executor dask."),
+    device: Optional[str] = typer.Option(None, "--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N, for detectors with a device parameter not set by --param. auto and cuda give each worker its own GPU. Default: auto."),
+    label_column: Optional[str] = typer.Option(None, "--label-column", metavar="COLUMN", help="Data files only: the label column. Default: label, else the last column."),
+    anomaly_label: Optional[str] = typer.Option(None, "--anomaly-label", metavar="VALUE", help="Data files only: the label value that marks an anomaly. Default: 1."),
+    impute: Optional[str] = typer.Option(None, "--impute", metavar="METHOD", help="Data files only: what to do with NaN and inf values: none (an error), mean, median or drop. Default: none."),
 ) -> None:
     """Run detectors on datasets over several seeds, store every run, print mean ± std.
 
-    Every finished run is stored at once: after Ctrl-C or a crash,
-    the same command runs only what is missing.
-    Exit status: 0 when every run is ok, 1 when some run failed
-    (the table is still printed), 2 for a usage error, 130 when interrupted.
+    Every finished run is stored at once: after Ctrl-C or a crash, the same command runs only
+    what is missing.
+
+    Exit status: 0 when every run is ok, 1 when some run failed (the table is still printed),
+    2 for a usage error, 130 when interrupted.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -188,6 +250,9 @@ def run_command(
     names, datasets, protocols, seed_list, start, options = merge_sweep(
         sweep, detector=detector, dataset=dataset, protocol=protocol, seeds=seeds,
         seed_start=seed_start, label_column=label_column, anomaly_label=anomaly_label, impute=impute)
+    check_file_options(registry, datasets, options, {k for k, v in {
+        "label_column": label_column, "anomaly_label": anomaly_label, "impute": impute}.items()
+        if v is not None}, config)
     grids = sweep.grids(registry, list(detector) or None) if sweep else None
     if grids is not None:
         names = list(grids)
@@ -212,7 +277,7 @@ def run_command(
             configs = [dataclasses.replace(c, device=resolved) if c.device else c for c in configs]
     counts = {"ok": 0, "skipped": 0, "failed": 0}
     with Store(results) as store, Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=err_console, transient=False,
     ) as progress:
         task = progress.add_task("runs", total=len(configs))
@@ -224,10 +289,10 @@ def run_command(
                 counts["ok"] += 1
             else:
                 counts["failed"] += 1
-                progress.console.print(
-                    f"[red]{row['status']}[/] {row['detector']} on {row['dataset']} seed {row['seed']}: "
-                    f"{row.get('error')}", highlight=False, soft_wrap=True,
-                )
+                progress.console.print(Text.assemble(
+                    (row["status"], "red"),
+                    f" {row['detector']} on {row['dataset']} seed {row['seed']}: {row.get('error')}",
+                ), soft_wrap=True)
             progress.update(task, advance=1, description=(
                 f"runs ({counts['ok']} ok, {counts['skipped']} stored, {counts['failed']} failed)"))
 
@@ -235,14 +300,16 @@ def run_command(
                             on_result=on_result)
         rows = store.rows(run_ids=run_ids)
     summary = summarize(label_grid_rows(rows, grid_labels(configs)))
-    table, footnotes = render_table(summary)
-    out_console.print(table)
+    blocks, footnotes = render_table(summary, output_width())
+    for block in blocks:  # a heading longer than the terminal is wrapped by it, never cut
+        out_console.print(block, soft_wrap=isinstance(block, Text))
     for note in footnotes:
-        out_console.print(note, highlight=False, markup=False, soft_wrap=True)
+        out_console.print(note, soft_wrap=True)
     failed = [r for r in rows if r["status"] != "ok"]
     if counts["skipped"]:
         err_console.print(f"{counts['skipped']} run(s) already stored were skipped (--force reruns them).")
-    err_console.print(f"results: {store.path}")
+    err_console.print(f"results: {store.path}", soft_wrap=True)  # a path is never wrapped
     if failed:
-        err_console.print(f"[red]{len(failed)} of {len(rows)} run(s) failed[/]; `adb export --status error` lists them.")
+        err_console.print(Text.assemble((f"{len(failed)} of {len(rows)} run(s) failed", "red"),
+                                        "; adb export --status error lists them."), soft_wrap=True)
         raise typer.Exit(1)
