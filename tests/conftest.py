@@ -45,7 +45,7 @@ def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> None:
     for key in list(os.environ):
-        if key.startswith("ADB_"):
+        if key.startswith("ADB_") or key in ("COLUMNS", "LINES"):  # the terminal's width too
             monkeypatch.delenv(key)
     monkeypatch.setenv("ADB_OFFLINE", "1")
     monkeypatch.setenv("ADB_CACHE_DIR", str(session_cache))

@@ -221,7 +221,8 @@ def test_help_paragraphs_are_not_broken_inside_sentences(command: list[str]) -> 
         assert paragraph.strip() in shown, (paragraph, result.output)
 
 
-@pytest.mark.parametrize("command", [["run"], ["list"], ["plugins"], []], ids=["run", "list", "plugins", "adb"])
+@pytest.mark.parametrize("command", [["run"], ["list"], ["plugins"], ["export"], ["report"], []],
+                         ids=["run", "list", "plugins", "export", "report", "adb"])
 def test_defaults_are_written_one_way(command: list[str]) -> None:
     result = adb(*command, "--help", env={"COLUMNS": "1000"})
     assert "(default" not in result.output.lower()

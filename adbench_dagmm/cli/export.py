@@ -38,11 +38,11 @@ class Status(str, enum.Enum):
 @handle_errors
 def export_command(
     format: Format = typer.Option(Format.csv, "--format", "-f", help="Output format."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default: stdout). Its folder must exist."),
-    results: Optional[Path] = typer.Option(None, "--results", help="Results folder (default: ./results)."),
-    detector: Optional[List[str]] = typer.Option(None, "--detector", "-d", help="Only these detectors."),
-    dataset: Optional[List[str]] = typer.Option(None, "--dataset", "-D", help="Only these datasets."),
-    protocol: Optional[List[str]] = typer.Option(None, "--protocol", "-p", help="Only these protocols."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE", help="File to write; its folder must exist. Default: standard output."),
+    results: Optional[Path] = typer.Option(None, "--results", metavar="DIR", help="Results folder. Default: ./results."),
+    detector: Optional[List[str]] = typer.Option(None, "--detector", "-d", metavar="NAME", help="Only these detectors (repeatable)."),
+    dataset: Optional[List[str]] = typer.Option(None, "--dataset", "-D", metavar="NAME", help="Only these datasets (repeatable)."),
+    protocol: Optional[List[str]] = typer.Option(None, "--protocol", "-p", metavar="NAME", help="Only these protocols (repeatable)."),
     status: Optional[List[Status]] = typer.Option(None, "--status", help="Only runs with this status (repeatable)."),
     all_columns: bool = typer.Option(False, "--all-columns", help="Every stored column, not just the main ones."),
     history: bool = typer.Option(False, "--all", help="Every attempt ever stored, also failed runs that were superseded and results a --force rerun replaced; adds the columns attempt and current."),

@@ -26,23 +26,23 @@ class ImageFormat(str, enum.Enum):
 @app.command("report")
 @handle_errors
 def report_command(
-    results: Path = typer.Option(Path("results"), "--results", help="Results folder holding adb.sqlite."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the report files, created if missing (default: RESULTS/report)."),
-    format: List[str] = typer.Option(["md,html"], "--format", "-f", help="Formats, comma-separated or repeated: md, html, tex."),
-    detector: Optional[List[str]] = typer.Option(None, "--detector", "-d", help="Only these detectors (repeatable)."),
-    dataset: Optional[List[str]] = typer.Option(None, "--dataset", "-D", help="Only these datasets (repeatable; as stored, see `adb export`)."),
-    protocol: Optional[List[str]] = typer.Option(None, "--protocol", "-p", help="Only these protocols (repeatable)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed whose ROC/PR curves, histograms and plugin figures (e.g. training curves) are drawn (default: the smallest seed of each dataset)."),
-    metric: List[str] = typer.Option(["f1,roc_auc"], "--metric", "-m", help="Metrics to rank and test, comma-separated or repeated: f1, roc_auc, average_precision, precision, recall, precision_at_n."),
+    results: Path = typer.Option(Path("results"), "--results", metavar="DIR", help="Results folder holding adb.sqlite. Default: ./results."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="DIR", help="Folder for the report files, created if missing. Default: the results folder's report/."),
+    format: List[str] = typer.Option(["md,html"], "--format", "-f", metavar="FORMATS", help="Formats, comma-separated or repeated: md, html, tex."),
+    detector: Optional[List[str]] = typer.Option(None, "--detector", "-d", metavar="NAME", help="Only these detectors (repeatable)."),
+    dataset: Optional[List[str]] = typer.Option(None, "--dataset", "-D", metavar="NAME", help="Only these datasets (repeatable), named as stored (adb export lists them)."),
+    protocol: Optional[List[str]] = typer.Option(None, "--protocol", "-p", metavar="NAME", help="Only these protocols (repeatable)."),
+    seed: Optional[int] = typer.Option(None, "--seed", metavar="SEED", help="Seed whose ROC/PR curves, histograms and plugin figures (e.g. training curves) are drawn. Default: the smallest seed of each dataset."),
+    metric: List[str] = typer.Option(["f1,roc_auc"], "--metric", "-m", metavar="METRICS", help="Metrics to rank and test, comma-separated or repeated: f1, roc_auc, average_precision, precision, recall, precision_at_n."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the Friedman and post-hoc tests."),
     posthoc: Posthoc = typer.Option(Posthoc.wilcoxon, "--posthoc", help="Post-hoc test after a significant Friedman test: Wilcoxon signed-rank with Holm correction, or Nemenyi."),
     image_format: ImageFormat = typer.Option(ImageFormat.png, "--image-format", help="Figure format, embedded in the HTML and saved under figures/ (LaTeX includes PNG only)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Processes that draw the figures (default: one per CPU, at most 4, for reports of 12 figures or more)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", metavar="N", help="Processes that draw the figures. Default: one per CPU, at most 4, for reports of 12 figures or more."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw the figures (tables and tests only with --no-plots)."),
 ) -> None:
     """Write a comparison report of stored runs: per-dataset tables with 95 % CIs, average ranks,
     Friedman and post-hoc tests with critical-difference diagrams, published reference results
-    beside ours with a verdict (`adb list references`), curves, histograms, the sections plugins
+    beside ours with a verdict (adb list references), curves, histograms, the sections plugins
     add (e.g. training curves), runtimes, failed runs.
 
     Failed runs are marked in the report, not an error: the exit status is 0 whenever the
