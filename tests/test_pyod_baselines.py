@@ -427,3 +427,140 @@ def test_module_source_finds_files_without_importing(tmp_path):
     assert catalog.module_source("pyod.models").name == "__init__.py"
     assert catalog.module_source("pyod.models.does_not_exist") is None
     assert catalog.module_source("no_such_package_anywhere.x") is None
+
+
+# -- exact fast paths: KNN (adb_plugins.neighbors), ECOD/COPOD (adb_plugins.ecdf) -----------------
+def _ties_and_duplicates(d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Rounded (so tied) values, a block of identical rows, and test rows copied from training."""
+    rng = np.random.default_rng(seed)
+    X = np.round(rng.normal(size=(600, d)), 1)
+    X[:150] = X[0]  # 150 copies of one row: k-distances of 0
+    X[150:160, 0] = 0.5  # a constant-ish stretch in one column
+    T = np.vstack([np.round(1.5 * rng.normal(size=(300, d)), 1), X[:40], X[200:220]])
+    return X, T
+
+
+@pytest.mark.parametrize("method", ["largest", "mean", "median"])
+@pytest.mark.parametrize("d", [5, 40], ids=["kd_tree", "brute"])  # scikit-learn's choice in PyOD
+def test_knn_fast_path_equals_pyod(method, d):  # type: ignore[no-untyped-def]
+    from pyod.models.knn import KNN
+
+    X, T = _ties_and_duplicates(d)
+    ours = pb.DETECTORS["knn"](n_neighbors=7, method=method, contamination=0.1).fit(X)
+    assert ours.model_.neighbors_.rows_.shape[0] < X.shape[0]  # duplicates were collapsed
+    scores = ours.decision_function(T)
+    # a ball tree computes each distance directly: exact, ties and duplicates included
+    tree = KNN(n_neighbors=7, method=method, algorithm="ball_tree").fit(X)
+    np.testing.assert_allclose(scores, tree.decision_function(T), rtol=1e-6, atol=0)
+    np.testing.assert_allclose(ours.decision_scores_, tree.decision_scores_, rtol=1e-6, atol=0)
+    assert ours.threshold_ == pytest.approx(tree.threshold_, rel=1e-12)
+    # PyOD's default: above 15 features scikit-learn's brute force, |x|² + |y|² - 2 x.y, whose
+    # rounding leaves ~1e-7 where the true distance is 0 (a duplicate); exact elsewhere
+    theirs = KNN(n_neighbors=7, method=method).fit(X)
+    assert theirs.neigh_._fit_method == ("kd_tree" if d <= 15 else "brute")
+    np.testing.assert_allclose(scores, theirs.decision_function(T), rtol=1e-6, atol=0 if d <= 15 else 1e-6)
+
+
+def test_exact_neighbors_survive_large_norms():
+    """|q|² + |u|² - 2 q.u cancels badly for near rows far from the origin; the re-check does not."""
+    from adb_plugins.neighbors import ExactNeighbors
+
+    rng = np.random.default_rng(3)
+    X = 1e3 * rng.normal(size=(400, 30))
+    X[200:] = X[:200] + 1e-6 * rng.normal(size=(200, 30))  # pairs 1e-6 apart, norms ~5e3
+    T = X[::3] + 1e-7
+    direct = np.sqrt(((T[:, None, :] - X[None, :, :]) ** 2).sum(-1))  # (n_test, n_train)
+    expected = np.sort(direct, axis=1)[:, :4]
+    np.testing.assert_allclose(ExactNeighbors(X).kneighbors(T, 4), expected, rtol=1e-9)
+    own = np.sort(np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)), axis=1)[:, 1:4]
+    np.testing.assert_allclose(ExactNeighbors(X).kneighbors(None, 3), own, rtol=1e-9)
+
+
+def test_exact_neighbors_small_blocks(monkeypatch):  # type: ignore[no-untyped-def]
+    from adb_plugins import neighbors
+
+    X, T = _ties_and_duplicates(8, seed=2)
+    whole = neighbors.ExactNeighbors(X).kneighbors(T, 5)
+    monkeypatch.setattr(neighbors, "BLOCK_VALUES", 1000)  # 2-row query blocks
+    monkeypatch.setattr(neighbors, "CANDIDATE_VALUES", 50)  # 6 candidate pairs at a time
+    np.testing.assert_array_equal(neighbors.ExactNeighbors(X).kneighbors(T, 5), whole)
+
+
+def test_exact_neighbors_too_many_neighbours():
+    from adb_plugins.neighbors import ExactNeighbors
+
+    index = ExactNeighbors(np.zeros((5, 2)))
+    assert index.kneighbors(None, 4).shape == (5, 4)
+    with pytest.raises(ValueError, match="Expected n_neighbors < n_samples_fit, but n_neighbors = 5"):
+        index.kneighbors(None, 5)
+    with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit, but n_neighbors = 6"):
+        index.kneighbors(np.zeros((2, 2)), 6)
+
+
+def test_knn_other_metrics_use_pyod(blobs):  # type: ignore[no-untyped-def]
+    from pyod.models.knn import KNN
+
+    X, _ = blobs
+    ours = pb.DETECTORS["knn"](metric="manhattan").fit(X)
+    assert not hasattr(ours.model_, "neighbors_")
+    np.testing.assert_array_equal(ours.decision_function(X), KNN(metric="manhattan").fit(X).decision_function(X))
+
+
+@pytest.mark.parametrize("name", ["knn", "ecod", "copod"])
+def test_fast_false_runs_pyod_and_fast_is_checked(name, blobs):  # type: ignore[no-untyped-def]
+    X, _ = blobs
+    slow = pb.DETECTORS[name](fast=False).fit(X)
+    assert type(slow.model_).__module__.startswith("pyod.models.")
+    fast = pb.DETECTORS[name]().fit(X)
+    assert type(fast.model_).__module__.startswith("adb_plugins.")
+    np.testing.assert_allclose(fast.decision_function(X), slow.decision_function(X), rtol=1e-9)
+    with pytest.raises(ParameterError, match=rf"The 'fast' parameter of .* must be True or False"):
+        pb.DETECTORS[name](fast="yes").fit(X)
+
+
+def test_knn_cap_default_is_raised_by_the_fast_path():
+    assert pb.DETECTORS["knn"].param_defaults()["max_train_rows"] == pb.MAX_TRAIN_ROWS_BY_CLASS["KNN"]
+    assert pb.DETECTORS["lof"].param_defaults()["max_train_rows"] == pb.MAX_TRAIN_ROWS
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("d", [1, 6, 17], ids=["one_column", "one_block", "merged_last_block"])
+@pytest.mark.parametrize("name", ["ECOD", "COPOD"])
+def test_ecdf_fast_path_equals_pyod(name, d, dtype):  # type: ignore[no-untyped-def]
+    import importlib
+    import warnings
+
+    from adb_plugins import ecdf
+
+    rng = np.random.default_rng(d)
+    X = np.round(rng.normal(size=(400, d)), 1).astype(dtype)  # ties in every column
+    T = np.round(1.4 * rng.normal(size=(250, d)), 1).astype(dtype)
+    X[:, 0], T[:3, 0] = 0.0, 1.0  # a constant training column (scipy's skew: nan, PyOD: 0)
+    if d > 2:  # a symmetric column: skewness 0 up to rounding, its sign decides U_skew
+        X[:, 2], T[:, 2] = np.tile([0.0, 1.0], 200), np.tile([0.0, 1.0], 125)
+    pyod_cls = getattr(importlib.import_module(f"pyod.models.{name.lower()}"), name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy warns on the constant column
+        theirs = pyod_cls().fit(X)
+        ours = getattr(ecdf, name)().fit(X)
+        expected, got = theirs.decision_function(T), ours.decision_function(T)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(ours.decision_scores_, theirs.decision_scores_, rtol=1e-12, atol=1e-300)
+    assert ours.threshold_ == pytest.approx(theirs.threshold_, rel=1e-12)
+
+
+def test_ecdf_grid_is_pyods_linspace():
+    from pyod.utils.stat_models import column_ecdf
+
+    from adb_plugins.ecdf import ecdf_grid
+
+    column = np.arange(7.0)[::-1].reshape(-1, 1)  # distinct values: ECDF = the grid, reversed
+    np.testing.assert_array_equal(column_ecdf(column)[::-1, 0], ecdf_grid(7))
+
+
+def test_column_blocks_never_leave_one_column_alone():
+    from adb_plugins.ecdf import BLOCK_COLUMNS, column_blocks
+
+    assert column_blocks(1) == [(0, 1)]
+    assert column_blocks(BLOCK_COLUMNS + 1) == [(0, BLOCK_COLUMNS + 1)]
+    assert column_blocks(2 * BLOCK_COLUMNS) == [(0, BLOCK_COLUMNS), (BLOCK_COLUMNS, 2 * BLOCK_COLUMNS)]
