@@ -1,14 +1,12 @@
-"""PyOD baselines: the catalog, the generated wrappers, their fixes, and a contract suite over all.
+"""PyOD baselines: the catalog, the generated wrappers, their fixes and their fast paths.
 
-The contract suite (``test_contract_*``) runs over every PyOD detector the registry exposes,
-parametrized by name through ``pytest_generate_tests``; deep models get tiny epoch counts and
-the slowest quadratic ones a small ``max_train_rows`` so the whole file stays fast.
+The detector contract (fit returns self, scores, NaN input, pickling, ...) is checked for every
+registered detector, these included, in ``tests/test_contract.py``.
 """
 
 from __future__ import annotations
 
 import inspect
-import pickle
 import re
 
 import numpy as np
@@ -17,76 +15,21 @@ from typer.testing import CliRunner
 
 from adb_plugins import pyod_baselines as pb
 from adb_plugins import pyod_catalog as catalog
-from adbench_dagmm.errors import DataError, ParameterError, PluginError
+from adbench_dagmm.errors import ParameterError, PluginError
 from adbench_dagmm.registry import build_registry
 from adbench_dagmm.runner import seed_everything
 
-#: Small parameters for the contract suite only (speed), never for benchmarks.
-FAST = {
-    "autoencoder": {"epoch_num": 2}, "vae": {"epoch_num": 2}, "deepsvdd": {"epochs": 2},
-    "so_gaal": {"stop_epochs": 2}, "mo_gaal": {"stop_epochs": 2, "k": 2},
-    "anogan": {"epochs": 2, "epochs_query": 2}, "alad": {"epochs": 2}, "ae1svm": {"epochs": 2},
-    "dif": {"n_ensemble": 5}, "lunar": {"n_epochs": 5}, "lmdd": {"n_iter": 5},
-    "rgraph": {"maxiter": 3}, "ae1svm": {"epochs": 2, "kernel_approx_features": 100},
-}
-#: AUROC floor on the blobs task; lower floors and exemptions carry their reason.
-DEFAULT_FLOOR = 0.9
-FLOORS: dict[str, float | None] = {
-    "sos": 0.75, "lmdd": 0.8, "sampling": 0.8, "so_gaal": 0.7, "mo_gaal": 0.7,  # 2 epochs / 5 iters
-    "kpca": None,  # rbf kernel with gamma=1/d on unscaled blobs: 0.69, no easy-task guarantee
-    "hdbscan": None,  # min_cluster_size=5 finds the uniform noise as small clusters: 0.58
-    "alad": None,  # 2 epochs of an adversarial model: 0.57
-}
-#: Detectors PyOD itself breaks on, with the PyOD error (xfail, strict: a fix makes it fail).
-PYOD_BREAKS = {
-    "mad": (ValueError, "MAD algorithm is just for univariate data"),  # by design: 1 feature only
-    "rgraph": (ValueError, "shape mismatch"),  # RGraph(maxiter=3) on 200 x 5; defaults take 15 s
-}
-#: Breaks of one check only: (test name, detector) -> (exception, PyOD's fault).
-PYOD_BREAKS_ONE = {
-    ("test_contract_fitted_pickle", "mo_gaal"): (
-        AttributeError, "fitted MO_GAAL holds local classes: Can't pickle local object"),
-    ("test_contract_fitted_pickle", "alad"): (
-        AssertionError, "ALAD never calls .eval(): dropout stays on, so every scoring call differs"),
-    ("test_contract_fitted_pickle", "vae"): (
-        AssertionError, "PyOD's VAE samples the latent code when scoring, so every scoring call differs"),
-}
-#: Score only 50 of the blob rows: these score new rows among themselves (transductive, PyOD's
-#: COF/LOCI/SOD/SOS/LMDD ignore the training data at scoring), cubic or quadratic in them.
-SMALL_DATA = {"loci", "sod"}
+#: Small parameters for the few deep models fitted here (speed).
+SMALL = {"dif": {"n_ensemble": 5}, "so_gaal": {"stop_epochs": 2}}
 
 
 def _registry():  # type: ignore[no-untyped-def]
     return build_registry(load_entrypoints=False)
 
 
-def _exposed() -> list[str]:
-    """Every PyOD detector registered and available here."""
-    return [name for name, cls in pb.DETECTORS.items() if cls.check_available() is None]
-
-
-def pytest_generate_tests(metafunc):  # type: ignore[no-untyped-def]
-    if "pyod_name" in metafunc.fixturenames:
-        test = metafunc.function.__name__
-        params = []
-        for name in _exposed():
-            marks = []
-            broken = PYOD_BREAKS_ONE.get((test, name)) or (
-                PYOD_BREAKS.get(name) if test != "test_contract_nan_and_shape" else None)
-            if broken:
-                exc, msg = broken
-                marks.append(pytest.mark.xfail(raises=exc, strict=True, reason=f"PyOD: {msg}"))
-            params.append(pytest.param(name, marks=marks, id=name))
-        metafunc.parametrize("pyod_name", params)
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture
 def blobs() -> tuple[np.ndarray, np.ndarray]:
-    """180 Gaussian inliers and 20 uniform outliers in 5-D, seeded; y == 1 marks the outliers.
-
-    Module-scoped (the fitted detectors are shared across the contract tests), so it overrides
-    conftest's function-scoped ``blobs``.
-    """
+    """180 Gaussian inliers and 20 uniform outliers in 5-D, seeded; y == 1 marks the outliers."""
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(180, 5)), rng.uniform(-6, 6, size=(20, 5))])
     return X, np.r_[np.zeros(180), np.ones(20)].astype(np.int64)
@@ -94,88 +37,10 @@ def blobs() -> tuple[np.ndarray, np.ndarray]:
 
 def make(name: str, **extra):  # type: ignore[no-untyped-def]
     cls = pb.DETECTORS[name]
-    kwargs = {**FAST.get(name, {}), **extra}
+    kwargs = {**SMALL.get(name, {}), **extra}
     if "random_state" in cls.param_defaults():
         kwargs.setdefault("random_state", 0)
     return cls(**kwargs)
-
-
-def data(name: str, blobs):  # type: ignore[no-untyped-def]
-    X, y = blobs
-    return (X[::4], y[::4]) if name in SMALL_DATA else (X, y)
-
-
-_fitted: dict[str, tuple] = {}
-
-
-def fitted(name: str, X: np.ndarray) -> tuple:
-    """One seeded fit per detector, shared by the contract tests: (detector, fit's return, scores)."""
-    if name not in _fitted:
-        seed_everything(0)
-        detector = make(name)
-        returned = detector.fit(X)
-        _fitted[name] = (detector, returned, detector.decision_function(X))
-    return _fitted[name]
-
-
-# -- the contract suite ------------------------------------------------------------------------
-def test_contract_fit_and_scores(pyod_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(pyod_name, blobs)
-    detector, returned, scores = fitted(pyod_name, X)
-    assert returned is detector
-    assert scores.dtype == np.float64 and scores.shape == (X.shape[0],)
-    assert np.isfinite(scores).all()
-    assert detector.decision_function(X[:30]).shape == (30,)  # COF needs > n_neighbors rows
-
-
-def test_contract_nan_and_shape(pyod_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(pyod_name, blobs)
-    bad = X.copy()
-    bad[3, 1] = np.nan
-    with pytest.raises(DataError, match="invalid input X"):
-        make(pyod_name).fit(bad)
-    if pyod_name in PYOD_BREAKS:
-        return  # cannot be fitted; the other tests record the PyOD error
-    detector = fitted(pyod_name, X)[0]
-    with pytest.raises(DataError, match="invalid input X"):
-        detector.decision_function(bad)
-    with pytest.raises(DataError, match="X has 4 features, but the detector was fitted with 5"):
-        detector.decision_function(X[:, :4])
-
-
-def test_contract_same_seed_same_scores(pyod_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(pyod_name, blobs)
-    first = fitted(pyod_name, X)[2]
-    seed_everything(0)  # what the runner does before every run
-    again = make(pyod_name).fit(X).decision_function(X)
-    np.testing.assert_array_equal(first, again)
-
-
-def test_contract_auroc_floor(pyod_name, blobs):  # type: ignore[no-untyped-def]
-    from sklearn.metrics import roc_auc_score
-
-    X, y = data(pyod_name, blobs)
-    scores = fitted(pyod_name, X)[2]
-    floor = FLOORS.get(pyod_name, DEFAULT_FLOOR)
-    if floor is None:
-        pytest.skip(f"no AUROC floor for {pyod_name}: see FLOORS")
-    assert roc_auc_score(y, scores) >= floor
-
-
-def test_contract_params_and_pickle(pyod_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(pyod_name, blobs)
-    detector = fitted(pyod_name, X)[0]
-    params = detector.get_params()
-    clone = type(detector)(**params)
-    assert clone.get_params() == params
-    assert pickle.loads(pickle.dumps(clone)).get_params() == params  # runs cross processes
-
-
-def test_contract_fitted_pickle(pyod_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(pyod_name, blobs)
-    detector, _, scores = fitted(pyod_name, X)
-    restored = pickle.loads(pickle.dumps(detector))
-    np.testing.assert_array_equal(restored.decision_function(X), scores)
 
 
 # -- the catalog -------------------------------------------------------------------------------
@@ -514,7 +379,7 @@ def test_fast_false_runs_pyod_and_fast_is_checked(name, blobs):  # type: ignore[
     fast = pb.DETECTORS[name]().fit(X)
     assert type(fast.model_).__module__.startswith("adb_plugins.")
     np.testing.assert_allclose(fast.decision_function(X), slow.decision_function(X), rtol=1e-9)
-    with pytest.raises(ParameterError, match=rf"The 'fast' parameter of .* must be True or False"):
+    with pytest.raises(ParameterError, match=r"The 'fast' parameter of .* must be True or False"):
         pb.DETECTORS[name](fast="yes").fit(X)
 
 
