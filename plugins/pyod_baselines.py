@@ -21,6 +21,8 @@ What the wrappers add to PyOD, each visible on the run as a note:
 * PCA drops numerically zero-variance components before fitting: PyOD divides by each
   component's explained variance, so on KDD99 (constant and one-hot columns) every score was
   non-finite.
+* Laptop defaults (``pyod_catalog.DETECTOR_DEFAULTS``: AutoEncoder's and DeepSVDD's batch size,
+  DeepSVDD's epochs) instead of PyOD's, noted on each run that uses them.
 * ``device="auto"`` (the runner's default) is resolved to a torch device in ``fit``; PyOD's
   ``print`` calls go to stderr, as stdout carries results; detectors that PyOD scores
   transductively (COF, LOCI, LMDD, SOD, SOS) say so in a note.
@@ -88,6 +90,7 @@ class PyODDetector(BaseDetector):
         self.device_ = params.get("device")
         self.notes_: list[str] = []
         X_fit = self._subsample(X)
+        self._note_changed_defaults()
         if self.spec.pyod_name in catalog.TRANSDUCTIVE:
             self.notes_.append(
                 f"{self.name}: PyOD scores test rows among themselves (training data unused at "
@@ -103,6 +106,15 @@ class PyODDetector(BaseDetector):
             self.decision_scores_ = self._check_scores(train_scores)
             self.threshold_ = float(self.model_.threshold_)
         return self
+
+    def _note_changed_defaults(self) -> None:
+        """A note when a run uses one of DETECTOR_DEFAULTS (our default, not PyOD's)."""
+        ours = catalog.DETECTOR_DEFAULTS.get(self.spec.pyod_name, {})
+        pyod = {p.name: p.default for p in catalog.pyod_parameters(self.spec)}
+        used = [f"{k}={v!r} (PyOD: {pyod[k]!r})" for k, v in ours.items()
+                if k in pyod and getattr(self, k) == v != pyod[k]]
+        if used:
+            self.notes_.append(f"{self.name}: adb's defaults, not PyOD's: {', '.join(used)}")
 
     def _pyod_class(self) -> type:
         """PyOD's class, or its exact fast path (FAST_CLASSES) unless ``fast=False``."""
@@ -234,7 +246,8 @@ def _signature(spec: Spec) -> tuple[inspect.Signature, tuple[str, ...]]:
         if p.default is empty:  # required (LSCP's detector_list): positional, listed first
             params.append(p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD))
         else:
-            default = catalog.DEFAULT_OVERRIDES.get(p.name, p.default)
+            default = catalog.DETECTOR_DEFAULTS.get(spec.pyod_name, {}).get(
+                p.name, catalog.DEFAULT_OVERRIDES.get(p.name, p.default))
             params.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=default))
         names.add(p.name)
     own: list[str] = []

@@ -81,11 +81,14 @@ def test_signature_mirrors_pyod(name):  # type: ignore[no-untyped-def]
     cls = pb.DETECTORS[name]
     ours = cls.param_defaults()
     theirs = {p.name: p.default for p in catalog.pyod_parameters(cls.spec)}
+    changed = catalog.DETECTOR_DEFAULTS.get(cls.spec.pyod_name, {})
     for key, default in theirs.items():
         if key in catalog.FROM_DATA:
             assert key not in ours  # filled from X in fit
         elif key == "verbose":
             assert ours[key] == 0
+        elif key in changed:
+            assert ours[key] == changed[key] != default, key
         else:
             assert ours[key] == default, key
     assert "contamination" in ours
@@ -429,3 +432,12 @@ def test_column_blocks_never_leave_one_column_alone():
     assert column_blocks(1) == [(0, 1)]
     assert column_blocks(BLOCK_COLUMNS + 1) == [(0, BLOCK_COLUMNS + 1)]
     assert column_blocks(2 * BLOCK_COLUMNS) == [(0, BLOCK_COLUMNS), (BLOCK_COLUMNS, 2 * BLOCK_COLUMNS)]
+
+
+def test_changed_defaults_are_noted(blobs):  # type: ignore[no-untyped-def]
+    X, _ = blobs
+    ours = pb.DETECTORS["deepsvdd"](epochs=1, random_state=0).fit(X)
+    assert ours.notes_ == ["deepsvdd: adb's defaults, not PyOD's: batch_size=256 (PyOD: 32)"]
+    pyods = pb.DETECTORS["deepsvdd"](epochs=1, batch_size=32, random_state=0).fit(X)
+    assert pyods.notes_ == []
+    assert set(catalog.DETECTOR_DEFAULTS) <= {s.pyod_name for s in catalog.catalog()}
