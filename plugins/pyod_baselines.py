@@ -21,6 +21,8 @@ What the wrappers add to PyOD, each visible on the run as a note:
 * PCA drops numerically zero-variance components before fitting: PyOD divides by each
   component's explained variance, so on KDD99 (constant and one-hot columns) every score was
   non-finite.
+* ``batch_size`` above the number of training rows becomes that number (PyOD's torch models
+  drop the last incomplete batch, so they would not train at all).
 * Laptop defaults (``pyod_catalog.DETECTOR_DEFAULTS``: AutoEncoder's and DeepSVDD's batch size,
   DeepSVDD's epochs) instead of PyOD's, noted on each run that uses them.
 * ``device="auto"`` (the runner's default) is resolved to a torch device in ``fit``; PyOD's
@@ -98,6 +100,13 @@ class PyODDetector(BaseDetector):
             )
         if self.spec.pyod_name == "PCA":
             params = self._pca_params(X_fit, params)
+        batch = params.get("batch_size")
+        if isinstance(batch, (int, np.integer)) and not isinstance(batch, bool) \
+                and batch > X_fit.shape[0] > 0:
+            # PyOD's torch models drop the last incomplete batch: with fewer rows than one
+            # batch they would train on nothing (AutoEncoder crashes); one batch of all rows is
+            # what a loader that keeps it would give
+            params = {**params, "batch_size": int(X_fit.shape[0])}
         with contextlib.redirect_stdout(sys.stderr):  # SO_GAAL & co. print epochs; stdout is for results
             self.model_ = pyod_cls(**params).fit(X_fit)
         self.n_train_rows_ = int(X_fit.shape[0])

@@ -441,3 +441,14 @@ def test_changed_defaults_are_noted(blobs):  # type: ignore[no-untyped-def]
     pyods = pb.DETECTORS["deepsvdd"](epochs=1, batch_size=32, random_state=0).fit(X)
     assert pyods.notes_ == []
     assert set(catalog.DETECTOR_DEFAULTS) <= {s.pyod_name for s in catalog.catalog()}
+
+
+def test_batch_size_above_the_rows_is_one_batch(blobs):  # type: ignore[no-untyped-def]
+    """PyOD's AutoEncoder drops the last incomplete batch: 256 > 200 rows trained on nothing."""
+    X, _ = blobs
+    seed_everything(0)
+    big = pb.DETECTORS["autoencoder"](epoch_num=2, batch_size=256, random_state=0).fit(X)
+    seed_everything(0)
+    exact = pb.DETECTORS["autoencoder"](epoch_num=2, batch_size=200, random_state=0).fit(X)
+    assert big.model_.batch_size == 200 and big.batch_size == 256  # the stored parameter is kept
+    np.testing.assert_array_equal(big.decision_function(X), exact.decision_function(X))
