@@ -21,12 +21,16 @@ from results_md import write_section
 
 def load_split(dataset: str, protocol: str, seed: int):  # type: ignore[no-untyped-def]
     """The split ``adb run`` fits and scores for (dataset, protocol, seed)."""
-    from adbench_dagmm.registry import build_registry
-    from adbench_dagmm.runner import make_dataset
+    try:  # the public data API (adbench_dagmm.load_dataset / get_protocol)
+        from adbench_dagmm import get_protocol, load_dataset
+    except ImportError:  # a tree from before that API: the registry directly
+        from adbench_dagmm.registry import build_registry
+        from adbench_dagmm.runner import make_dataset
 
-    registry = build_registry(load_entrypoints=False)
-    data = make_dataset(registry, dataset).load().validate()
-    return registry.protocol(protocol)().split(data, seed)
+        registry = build_registry(load_entrypoints=False)
+        data = make_dataset(registry, dataset).load().validate()
+        return registry.protocol(protocol)().split(data, seed)
+    return get_protocol(protocol).split(load_dataset(dataset), seed)
 
 
 def timed(fn):  # type: ignore[no-untyped-def]
