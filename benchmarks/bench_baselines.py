@@ -47,7 +47,7 @@ def main() -> None:
         with Store(results, create=False) as store:
             rows = store.rows()
     load_after = os.getloadavg()
-    shown = " ".join(["adb", *command[2:-2]])
+    shown = " ".join(["adb", *command[1:-2]])  # without --results TMP
     print(done.stdout)
     print(f"`{shown}`: {wall:.0f} s wall ({wall / 60:.1f} min); load average "
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after")
