@@ -9,13 +9,22 @@ typing work), except ``verbose``, which defaults to 0, and ``n_features``, taken
 What the wrappers add to PyOD, each visible on the run as a note:
 
 * ``max_train_rows`` (detectors quadratic in training rows: OCSVM, LOF, KNN, ABOD, COF, SOD, LOCI, SOS,
-  LMDD, KDE, ...): fit on a seeded random subsample of at most this many rows (default 20,000;
-  0 or None lifts the cap).  Detectors that do not take ``random_state`` get one for the sample.
+  LMDD, KDE, ...): fit on a seeded random subsample of at most this many rows (default 20,000,
+  KNN 200,000 thanks to its fast path; 0 or None lifts the cap).  Detectors that do not take
+  ``random_state`` get one for the sample.
+* ``fast`` (KNN, ECOD, COPOD; default True): PyOD's class with an exact fast path, the same
+  parameters and the same scores (:mod:`adb_plugins.neighbors`: exact Euclidean neighbours from
+  BLAS blocks over distinct rows; :mod:`adb_plugins.ecdf`: the ECDFs column by column, without
+  PyOD's dense copies).  ``fast=False`` runs PyOD's own code, for comparisons.
 * OCSVM scores in blocks of 4,096 rows with BLAS (the same kernel expansion as libsvm, checked
   equal in the tests), because libsvm's per-row scoring took 354 s on KDD99's test half.
 * PCA drops numerically zero-variance components before fitting: PyOD divides by each
   component's explained variance, so on KDD99 (constant and one-hot columns) every score was
   non-finite.
+* ``batch_size`` above the number of training rows becomes that number (PyOD's torch models
+  drop the last incomplete batch, so they would not train at all).
+* Laptop defaults (``pyod_catalog.DETECTOR_DEFAULTS``: AutoEncoder's and DeepSVDD's batch size,
+  DeepSVDD's epochs) instead of PyOD's, noted on each run that uses them.
 * ``device="auto"`` (the runner's default) is resolved to a torch device in ``fit``; PyOD's
   ``print`` calls go to stderr, as stdout carries results; detectors that PyOD scores
   transductively (COF, LOCI, LMDD, SOD, SOS) say so in a note.
@@ -41,6 +50,12 @@ from .pyod_catalog import Spec
 
 #: Default training cap of the quadratic detectors (see the module docstring).
 MAX_TRAIN_ROWS = 20_000
+#: Caps that differ from MAX_TRAIN_ROWS, by PyOD class: KNN's exact fast path (distinct rows
+#: only, BLAS blocks) makes all the training rows of a KDD99-sized data set affordable.
+MAX_TRAIN_ROWS_BY_CLASS = {"KNN": 200_000}
+#: PyOD classes with an exact fast path (``fast=True``, the default): same parameters and scores.
+FAST_CLASSES = {"KNN": "adb_plugins.neighbors", "ECOD": "adb_plugins.ecdf",
+                "COPOD": "adb_plugins.ecdf"}
 #: Rows per block when scoring OCSVM with BLAS, at most; fewer when there are so many support
 #: vectors that a block's kernel matrix would exceed OCSVM_BLOCK_VALUES float64s (256 MiB).
 OCSVM_BLOCK_ROWS = 4_096
@@ -68,7 +83,7 @@ class PyODDetector(BaseDetector):
         reason = self.check_available()
         if reason:
             raise PluginError(f"detector {self.name!r} is unavailable: {reason}")
-        pyod_cls = catalog.import_class(self.spec)
+        pyod_cls = self._pyod_class()
         params = {k: v for k, v in self.get_params().items() if k not in self.own_params}
         params.update({k: fill(X) for k, fill in catalog.FROM_DATA.items()
                        if any(p.name == k for p in catalog.pyod_parameters(self.spec))})
@@ -77,6 +92,7 @@ class PyODDetector(BaseDetector):
         self.device_ = params.get("device")
         self.notes_: list[str] = []
         X_fit = self._subsample(X)
+        self._note_changed_defaults()
         if self.spec.pyod_name in catalog.TRANSDUCTIVE:
             self.notes_.append(
                 f"{self.name}: PyOD scores test rows among themselves (training data unused at "
@@ -84,6 +100,13 @@ class PyODDetector(BaseDetector):
             )
         if self.spec.pyod_name == "PCA":
             params = self._pca_params(X_fit, params)
+        batch = params.get("batch_size")
+        if isinstance(batch, (int, np.integer)) and not isinstance(batch, bool) \
+                and batch > X_fit.shape[0] > 0:
+            # PyOD's torch models drop the last incomplete batch: with fewer rows than one
+            # batch they would train on nothing (AutoEncoder crashes); one batch of all rows is
+            # what a loader that keeps it would give
+            params = {**params, "batch_size": int(X_fit.shape[0])}
         with contextlib.redirect_stdout(sys.stderr):  # SO_GAAL & co. print epochs; stdout is for results
             self.model_ = pyod_cls(**params).fit(X_fit)
         self.n_train_rows_ = int(X_fit.shape[0])
@@ -92,6 +115,32 @@ class PyODDetector(BaseDetector):
             self.decision_scores_ = self._check_scores(train_scores)
             self.threshold_ = float(self.model_.threshold_)
         return self
+
+    def _note_changed_defaults(self) -> None:
+        """A note when a run uses one of DETECTOR_DEFAULTS (our default, not PyOD's)."""
+        ours = catalog.DETECTOR_DEFAULTS.get(self.spec.pyod_name, {})
+        pyod = {p.name: p.default for p in catalog.pyod_parameters(self.spec)}
+        used = [f"{k}={v!r} (PyOD: {pyod[k]!r})" for k, v in ours.items()
+                if k in pyod and getattr(self, k) == v != pyod[k]]
+        if used:
+            self.notes_.append(f"{self.name}: adb's defaults, not PyOD's: {', '.join(used)}")
+
+    def _pyod_class(self) -> type:
+        """PyOD's class, or its exact fast path (FAST_CLASSES) unless ``fast=False``."""
+        if "fast" not in self.own_params:
+            return catalog.import_class(self.spec)
+        fast = self.fast  # type: ignore[attr-defined]
+        if not isinstance(fast, (bool, np.bool_)):
+            raise ParameterError(
+                f"The 'fast' parameter of {type(self).__name__} must be True or False "
+                f"(False: PyOD's own code). Got {fast!r} instead."
+            )
+        if not fast:
+            return catalog.import_class(self.spec)
+        import importlib
+
+        module = importlib.import_module(FAST_CLASSES[self.spec.pyod_name])
+        return getattr(module, self.spec.pyod_name)  # type: ignore[no-any-return]
 
     def _subsample(self, X: np.ndarray) -> np.ndarray:
         if "max_train_rows" not in self.own_params:
@@ -206,13 +255,18 @@ def _signature(spec: Spec) -> tuple[inspect.Signature, tuple[str, ...]]:
         if p.default is empty:  # required (LSCP's detector_list): positional, listed first
             params.append(p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD))
         else:
-            default = catalog.DEFAULT_OVERRIDES.get(p.name, p.default)
+            default = catalog.DETECTOR_DEFAULTS.get(spec.pyod_name, {}).get(
+                p.name, catalog.DEFAULT_OVERRIDES.get(p.name, p.default))
             params.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=default))
         names.add(p.name)
     own: list[str] = []
+    if spec.pyod_name in FAST_CLASSES:
+        params.append(inspect.Parameter("fast", inspect.Parameter.KEYWORD_ONLY,
+                                        default=True, annotation=bool))
+        own.append("fast")
     if spec.quadratic:
         params.append(inspect.Parameter("max_train_rows", inspect.Parameter.KEYWORD_ONLY,
-                                        default=MAX_TRAIN_ROWS, annotation=int | None))
+                                        default=default_cap(spec), annotation=int | None))
         own.append("max_train_rows")
         if "random_state" not in names:  # seeds the subsample only
             params.append(inspect.Parameter("random_state", inspect.Parameter.KEYWORD_ONLY,
@@ -222,6 +276,11 @@ def _signature(spec: Spec) -> tuple[inspect.Signature, tuple[str, ...]]:
     params.sort(key=lambda p: p.default is not inspect.Parameter.empty)
     self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return inspect.Signature([self_param, *params]), tuple(own)
+
+
+def default_cap(spec: Spec) -> int:
+    """The default ``max_train_rows`` of a quadratic detector."""
+    return MAX_TRAIN_ROWS_BY_CLASS.get(spec.pyod_name, MAX_TRAIN_ROWS)
 
 
 def _make_detector(spec: Spec) -> type[PyODDetector]:
@@ -241,7 +300,10 @@ def _make_detector(spec: Spec) -> type[PyODDetector]:
     cap = ""
     if spec.quadratic:
         cap = (f"\n\n    Quadratic in training rows: fitted on at most ``max_train_rows`` (default "
-               f"{MAX_TRAIN_ROWS:,}) seeded random rows; 0 or None lifts the cap.")
+               f"{default_cap(spec):,}) seeded random rows; 0 or None lifts the cap.")
+    if spec.pyod_name in FAST_CLASSES:
+        cap += (f"\n\n    ``fast=True`` (default): the exact fast path of "
+                f"``{FAST_CLASSES[spec.pyod_name]}``, same scores; False: PyOD's own code.")
     doc = (f"{spec.full_name or spec.pyod_name} (PyOD ``{spec.pyod_name}``). "
            f"Higher score = more anomalous.{cap}")
     cls = type(qualname, (PyODDetector,), {

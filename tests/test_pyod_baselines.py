@@ -1,14 +1,12 @@
-"""PyOD baselines: the catalog, the generated wrappers, their fixes, and a contract suite over all.
+"""PyOD baselines: the catalog, the generated wrappers, their fixes and their fast paths.
 
-The contract suite (``test_contract_*``) runs over every PyOD detector the registry exposes,
-parametrized by name through ``pytest_generate_tests``; deep models get tiny epoch counts and
-the slowest quadratic ones a small ``max_train_rows`` so the whole file stays fast.
+The detector contract (fit returns self, scores, NaN input, pickling, ...) is checked for every
+registered detector, these included, in ``tests/test_contract.py``.
 """
 
 from __future__ import annotations
 
 import inspect
-import pickle
 import re
 
 import numpy as np
@@ -17,76 +15,21 @@ from typer.testing import CliRunner
 
 from adb_plugins import pyod_baselines as pb
 from adb_plugins import pyod_catalog as catalog
-from adbench_dagmm.errors import DataError, ParameterError, PluginError
+from adbench_dagmm.errors import ParameterError, PluginError
 from adbench_dagmm.registry import build_registry
 from adbench_dagmm.runner import seed_everything
 
-#: Small parameters for the contract suite only (speed), never for benchmarks.
-FAST = {
-    "autoencoder": {"epoch_num": 2}, "vae": {"epoch_num": 2}, "deepsvdd": {"epochs": 2},
-    "so_gaal": {"stop_epochs": 2}, "mo_gaal": {"stop_epochs": 2, "k": 2},
-    "anogan": {"epochs": 2, "epochs_query": 2}, "alad": {"epochs": 2}, "ae1svm": {"epochs": 2},
-    "dif": {"n_ensemble": 5}, "lunar": {"n_epochs": 5}, "lmdd": {"n_iter": 5},
-    "rgraph": {"maxiter": 3}, "ae1svm": {"epochs": 2, "kernel_approx_features": 100},
-}
-#: AUROC floor on the blobs task; lower floors and exemptions carry their reason.
-DEFAULT_FLOOR = 0.9
-FLOORS: dict[str, float | None] = {
-    "sos": 0.75, "lmdd": 0.8, "sampling": 0.8, "so_gaal": 0.7, "mo_gaal": 0.7,  # 2 epochs / 5 iters
-    "kpca": None,  # rbf kernel with gamma=1/d on unscaled blobs: 0.69, no easy-task guarantee
-    "hdbscan": None,  # min_cluster_size=5 finds the uniform noise as small clusters: 0.58
-    "alad": None,  # 2 epochs of an adversarial model: 0.57
-}
-#: Detectors PyOD itself breaks on, with the PyOD error (xfail, strict: a fix makes it fail).
-PYOD_BREAKS = {
-    "mad": (ValueError, "MAD algorithm is just for univariate data"),  # by design: 1 feature only
-    "rgraph": (ValueError, "shape mismatch"),  # RGraph(maxiter=3) on 200 x 5; defaults take 15 s
-}
-#: Breaks of one check only: (test name, detector) -> (exception, PyOD's fault).
-PYOD_BREAKS_ONE = {
-    ("test_contract_fitted_pickle", "mo_gaal"): (
-        AttributeError, "fitted MO_GAAL holds local classes: Can't pickle local object"),
-    ("test_contract_fitted_pickle", "alad"): (
-        AssertionError, "ALAD never calls .eval(): dropout stays on, so every scoring call differs"),
-    ("test_contract_fitted_pickle", "vae"): (
-        AssertionError, "PyOD's VAE samples the latent code when scoring, so every scoring call differs"),
-}
-#: Score only 50 of the blob rows: these score new rows among themselves (transductive, PyOD's
-#: COF/LOCI/SOD/SOS/LMDD ignore the training data at scoring), cubic or quadratic in them.
-SMALL_DATA = {"loci", "sod"}
+#: Small parameters for the few deep models fitted here (speed).
+SMALL = {"dif": {"n_ensemble": 5}, "so_gaal": {"stop_epochs": 2}}
 
 
 def _registry():  # type: ignore[no-untyped-def]
     return build_registry(load_entrypoints=False)
 
 
-def _exposed() -> list[str]:
-    """Every PyOD detector registered and available here."""
-    return [name for name, cls in pb.DETECTORS.items() if cls.check_available() is None]
-
-
-def pytest_generate_tests(metafunc):  # type: ignore[no-untyped-def]
-    if "pyod_name" in metafunc.fixturenames:
-        test = metafunc.function.__name__
-        params = []
-        for name in _exposed():
-            marks = []
-            broken = PYOD_BREAKS_ONE.get((test, name)) or (
-                PYOD_BREAKS.get(name) if test != "test_contract_nan_and_shape" else None)
-            if broken:
-                exc, msg = broken
-                marks.append(pytest.mark.xfail(raises=exc, strict=True, reason=f"PyOD: {msg}"))
-            params.append(pytest.param(name, marks=marks, id=name))
-        metafunc.parametrize("pyod_name", params)
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture
 def blobs() -> tuple[np.ndarray, np.ndarray]:
-    """180 Gaussian inliers and 20 uniform outliers in 5-D, seeded; y == 1 marks the outliers.
-
-    Module-scoped (the fitted detectors are shared across the contract tests), so it overrides
-    conftest's function-scoped ``blobs``.
-    """
+    """180 Gaussian inliers and 20 uniform outliers in 5-D, seeded; y == 1 marks the outliers."""
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(180, 5)), rng.uniform(-6, 6, size=(20, 5))])
     return X, np.r_[np.zeros(180), np.ones(20)].astype(np.int64)
@@ -94,88 +37,10 @@ def blobs() -> tuple[np.ndarray, np.ndarray]:
 
 def make(name: str, **extra):  # type: ignore[no-untyped-def]
     cls = pb.DETECTORS[name]
-    kwargs = {**FAST.get(name, {}), **extra}
+    kwargs = {**SMALL.get(name, {}), **extra}
     if "random_state" in cls.param_defaults():
         kwargs.setdefault("random_state", 0)
     return cls(**kwargs)
-
-
-def data(name: str, blobs):  # type: ignore[no-untyped-def]
-    X, y = blobs
-    return (X[::4], y[::4]) if name in SMALL_DATA else (X, y)
-
-
-_fitted: dict[str, tuple] = {}
-
-
-def fitted(name: str, X: np.ndarray) -> tuple:
-    """One seeded fit per detector, shared by the contract tests: (detector, fit's return, scores)."""
-    if name not in _fitted:
-        seed_everything(0)
-        detector = make(name)
-        returned = detector.fit(X)
-        _fitted[name] = (detector, returned, detector.decision_function(X))
-    return _fitted[name]
-
-
-# -- the contract suite ------------------------------------------------------------------------
-def test_contract_fit_and_scores(pyod_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(pyod_name, blobs)
-    detector, returned, scores = fitted(pyod_name, X)
-    assert returned is detector
-    assert scores.dtype == np.float64 and scores.shape == (X.shape[0],)
-    assert np.isfinite(scores).all()
-    assert detector.decision_function(X[:30]).shape == (30,)  # COF needs > n_neighbors rows
-
-
-def test_contract_nan_and_shape(pyod_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(pyod_name, blobs)
-    bad = X.copy()
-    bad[3, 1] = np.nan
-    with pytest.raises(DataError, match="invalid input X"):
-        make(pyod_name).fit(bad)
-    if pyod_name in PYOD_BREAKS:
-        return  # cannot be fitted; the other tests record the PyOD error
-    detector = fitted(pyod_name, X)[0]
-    with pytest.raises(DataError, match="invalid input X"):
-        detector.decision_function(bad)
-    with pytest.raises(DataError, match="X has 4 features, but the detector was fitted with 5"):
-        detector.decision_function(X[:, :4])
-
-
-def test_contract_same_seed_same_scores(pyod_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(pyod_name, blobs)
-    first = fitted(pyod_name, X)[2]
-    seed_everything(0)  # what the runner does before every run
-    again = make(pyod_name).fit(X).decision_function(X)
-    np.testing.assert_array_equal(first, again)
-
-
-def test_contract_auroc_floor(pyod_name, blobs):  # type: ignore[no-untyped-def]
-    from sklearn.metrics import roc_auc_score
-
-    X, y = data(pyod_name, blobs)
-    scores = fitted(pyod_name, X)[2]
-    floor = FLOORS.get(pyod_name, DEFAULT_FLOOR)
-    if floor is None:
-        pytest.skip(f"no AUROC floor for {pyod_name}: see FLOORS")
-    assert roc_auc_score(y, scores) >= floor
-
-
-def test_contract_params_and_pickle(pyod_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(pyod_name, blobs)
-    detector = fitted(pyod_name, X)[0]
-    params = detector.get_params()
-    clone = type(detector)(**params)
-    assert clone.get_params() == params
-    assert pickle.loads(pickle.dumps(clone)).get_params() == params  # runs cross processes
-
-
-def test_contract_fitted_pickle(pyod_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(pyod_name, blobs)
-    detector, _, scores = fitted(pyod_name, X)
-    restored = pickle.loads(pickle.dumps(detector))
-    np.testing.assert_array_equal(restored.decision_function(X), scores)
 
 
 # -- the catalog -------------------------------------------------------------------------------
@@ -216,11 +81,14 @@ def test_signature_mirrors_pyod(name):  # type: ignore[no-untyped-def]
     cls = pb.DETECTORS[name]
     ours = cls.param_defaults()
     theirs = {p.name: p.default for p in catalog.pyod_parameters(cls.spec)}
+    changed = catalog.DETECTOR_DEFAULTS.get(cls.spec.pyod_name, {})
     for key, default in theirs.items():
         if key in catalog.FROM_DATA:
             assert key not in ours  # filled from X in fit
         elif key == "verbose":
             assert ours[key] == 0
+        elif key in changed:
+            assert ours[key] == changed[key] != default, key
         else:
             assert ours[key] == default, key
     assert "contamination" in ours
@@ -427,3 +295,160 @@ def test_module_source_finds_files_without_importing(tmp_path):
     assert catalog.module_source("pyod.models").name == "__init__.py"
     assert catalog.module_source("pyod.models.does_not_exist") is None
     assert catalog.module_source("no_such_package_anywhere.x") is None
+
+
+# -- exact fast paths: KNN (adb_plugins.neighbors), ECOD/COPOD (adb_plugins.ecdf) -----------------
+def _ties_and_duplicates(d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Rounded (so tied) values, a block of identical rows, and test rows copied from training."""
+    rng = np.random.default_rng(seed)
+    X = np.round(rng.normal(size=(600, d)), 1)
+    X[:150] = X[0]  # 150 copies of one row: k-distances of 0
+    X[150:160, 0] = 0.5  # a constant-ish stretch in one column
+    T = np.vstack([np.round(1.5 * rng.normal(size=(300, d)), 1), X[:40], X[200:220]])
+    return X, T
+
+
+@pytest.mark.parametrize("method", ["largest", "mean", "median"])
+@pytest.mark.parametrize("d", [5, 40], ids=["kd_tree", "brute"])  # scikit-learn's choice in PyOD
+def test_knn_fast_path_equals_pyod(method, d):  # type: ignore[no-untyped-def]
+    from pyod.models.knn import KNN
+
+    X, T = _ties_and_duplicates(d)
+    ours = pb.DETECTORS["knn"](n_neighbors=7, method=method, contamination=0.1).fit(X)
+    assert ours.model_.neighbors_.rows_.shape[0] < X.shape[0]  # duplicates were collapsed
+    scores = ours.decision_function(T)
+    # a ball tree computes each distance directly: exact, ties and duplicates included
+    tree = KNN(n_neighbors=7, method=method, algorithm="ball_tree").fit(X)
+    np.testing.assert_allclose(scores, tree.decision_function(T), rtol=1e-6, atol=0)
+    np.testing.assert_allclose(ours.decision_scores_, tree.decision_scores_, rtol=1e-6, atol=0)
+    assert ours.threshold_ == pytest.approx(tree.threshold_, rel=1e-12)
+    # PyOD's default: above 15 features scikit-learn's brute force, |x|² + |y|² - 2 x.y, whose
+    # rounding leaves ~1e-7 where the true distance is 0 (a duplicate); exact elsewhere
+    theirs = KNN(n_neighbors=7, method=method).fit(X)
+    assert theirs.neigh_._fit_method == ("kd_tree" if d <= 15 else "brute")
+    np.testing.assert_allclose(scores, theirs.decision_function(T), rtol=1e-6, atol=0 if d <= 15 else 1e-6)
+
+
+def test_exact_neighbors_survive_large_norms():
+    """|q|² + |u|² - 2 q.u cancels badly for near rows far from the origin; the re-check does not."""
+    from adb_plugins.neighbors import ExactNeighbors
+
+    rng = np.random.default_rng(3)
+    X = 1e3 * rng.normal(size=(400, 30))
+    X[200:] = X[:200] + 1e-6 * rng.normal(size=(200, 30))  # pairs 1e-6 apart, norms ~5e3
+    T = X[::3] + 1e-7
+    direct = np.sqrt(((T[:, None, :] - X[None, :, :]) ** 2).sum(-1))  # (n_test, n_train)
+    expected = np.sort(direct, axis=1)[:, :4]
+    np.testing.assert_allclose(ExactNeighbors(X).kneighbors(T, 4), expected, rtol=1e-9)
+    own = np.sort(np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)), axis=1)[:, 1:4]
+    np.testing.assert_allclose(ExactNeighbors(X).kneighbors(None, 3), own, rtol=1e-9)
+
+
+def test_exact_neighbors_small_blocks(monkeypatch):  # type: ignore[no-untyped-def]
+    from adb_plugins import neighbors
+
+    X, T = _ties_and_duplicates(8, seed=2)
+    whole = neighbors.ExactNeighbors(X).kneighbors(T, 5)
+    monkeypatch.setattr(neighbors, "BLOCK_VALUES", 1000)  # 2-row query blocks
+    monkeypatch.setattr(neighbors, "CANDIDATE_VALUES", 50)  # 6 candidate pairs at a time
+    np.testing.assert_array_equal(neighbors.ExactNeighbors(X).kneighbors(T, 5), whole)
+
+
+def test_exact_neighbors_too_many_neighbours():
+    from adb_plugins.neighbors import ExactNeighbors
+
+    index = ExactNeighbors(np.zeros((5, 2)))
+    assert index.kneighbors(None, 4).shape == (5, 4)
+    with pytest.raises(ValueError, match="Expected n_neighbors < n_samples_fit, but n_neighbors = 5"):
+        index.kneighbors(None, 5)
+    with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit, but n_neighbors = 6"):
+        index.kneighbors(np.zeros((2, 2)), 6)
+
+
+def test_knn_other_metrics_use_pyod(blobs):  # type: ignore[no-untyped-def]
+    from pyod.models.knn import KNN
+
+    X, _ = blobs
+    ours = pb.DETECTORS["knn"](metric="manhattan").fit(X)
+    assert not hasattr(ours.model_, "neighbors_")
+    np.testing.assert_array_equal(ours.decision_function(X), KNN(metric="manhattan").fit(X).decision_function(X))
+
+
+@pytest.mark.parametrize("name", ["knn", "ecod", "copod"])
+def test_fast_false_runs_pyod_and_fast_is_checked(name, blobs):  # type: ignore[no-untyped-def]
+    X, _ = blobs
+    slow = pb.DETECTORS[name](fast=False).fit(X)
+    assert type(slow.model_).__module__.startswith("pyod.models.")
+    fast = pb.DETECTORS[name]().fit(X)
+    assert type(fast.model_).__module__.startswith("adb_plugins.")
+    np.testing.assert_allclose(fast.decision_function(X), slow.decision_function(X), rtol=1e-9)
+    with pytest.raises(ParameterError, match=r"The 'fast' parameter of .* must be True or False"):
+        pb.DETECTORS[name](fast="yes").fit(X)
+
+
+def test_knn_cap_default_is_raised_by_the_fast_path():
+    assert pb.DETECTORS["knn"].param_defaults()["max_train_rows"] == pb.MAX_TRAIN_ROWS_BY_CLASS["KNN"]
+    assert pb.DETECTORS["lof"].param_defaults()["max_train_rows"] == pb.MAX_TRAIN_ROWS
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("d", [1, 6, 17], ids=["one_column", "one_block", "merged_last_block"])
+@pytest.mark.parametrize("name", ["ECOD", "COPOD"])
+def test_ecdf_fast_path_equals_pyod(name, d, dtype):  # type: ignore[no-untyped-def]
+    import importlib
+    import warnings
+
+    from adb_plugins import ecdf
+
+    rng = np.random.default_rng(d)
+    X = np.round(rng.normal(size=(400, d)), 1).astype(dtype)  # ties in every column
+    T = np.round(1.4 * rng.normal(size=(250, d)), 1).astype(dtype)
+    X[:, 0], T[:3, 0] = 0.0, 1.0  # a constant training column (scipy's skew: nan, PyOD: 0)
+    if d > 2:  # a symmetric column: skewness 0 up to rounding, its sign decides U_skew
+        X[:, 2], T[:, 2] = np.tile([0.0, 1.0], 200), np.tile([0.0, 1.0], 125)
+    pyod_cls = getattr(importlib.import_module(f"pyod.models.{name.lower()}"), name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy warns on the constant column
+        theirs = pyod_cls().fit(X)
+        ours = getattr(ecdf, name)().fit(X)
+        expected, got = theirs.decision_function(T), ours.decision_function(T)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(ours.decision_scores_, theirs.decision_scores_, rtol=1e-12, atol=1e-300)
+    assert ours.threshold_ == pytest.approx(theirs.threshold_, rel=1e-12)
+
+
+def test_ecdf_grid_is_pyods_linspace():
+    from pyod.utils.stat_models import column_ecdf
+
+    from adb_plugins.ecdf import ecdf_grid
+
+    column = np.arange(7.0)[::-1].reshape(-1, 1)  # distinct values: ECDF = the grid, reversed
+    np.testing.assert_array_equal(column_ecdf(column)[::-1, 0], ecdf_grid(7))
+
+
+def test_column_blocks_never_leave_one_column_alone():
+    from adb_plugins.ecdf import BLOCK_COLUMNS, column_blocks
+
+    assert column_blocks(1) == [(0, 1)]
+    assert column_blocks(BLOCK_COLUMNS + 1) == [(0, BLOCK_COLUMNS + 1)]
+    assert column_blocks(2 * BLOCK_COLUMNS) == [(0, BLOCK_COLUMNS), (BLOCK_COLUMNS, 2 * BLOCK_COLUMNS)]
+
+
+def test_changed_defaults_are_noted(blobs):  # type: ignore[no-untyped-def]
+    X, _ = blobs
+    ours = pb.DETECTORS["deepsvdd"](epochs=1, random_state=0).fit(X)
+    assert ours.notes_ == ["deepsvdd: adb's defaults, not PyOD's: batch_size=256 (PyOD: 32)"]
+    pyods = pb.DETECTORS["deepsvdd"](epochs=1, batch_size=32, random_state=0).fit(X)
+    assert pyods.notes_ == []
+    assert set(catalog.DETECTOR_DEFAULTS) <= {s.pyod_name for s in catalog.catalog()}
+
+
+def test_batch_size_above_the_rows_is_one_batch(blobs):  # type: ignore[no-untyped-def]
+    """PyOD's AutoEncoder drops the last incomplete batch: 256 > 200 rows trained on nothing."""
+    X, _ = blobs
+    seed_everything(0)
+    big = pb.DETECTORS["autoencoder"](epoch_num=2, batch_size=256, random_state=0).fit(X)
+    seed_everything(0)
+    exact = pb.DETECTORS["autoencoder"](epoch_num=2, batch_size=200, random_state=0).fit(X)
+    assert big.model_.batch_size == 200 and big.batch_size == 256  # the stored parameter is kept
+    np.testing.assert_array_equal(big.decision_function(X), exact.decision_function(X))
