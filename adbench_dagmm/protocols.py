@@ -74,12 +74,19 @@ def _min_max(X_fit: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _standard(X_fit: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Shift and scale of standard scaling (``(x - mean) / std``) over ``X_fit``'s rows."""
+    """Shift and scale of standard scaling (``(x - mean) / std``) over ``X_fit``'s rows.
+
+    Computed by scikit-learn's ``StandardScaler`` (what PyOD's ``standardizer`` uses), so that
+    scaled values match PyOD's bit for bit: a 1e-13 difference moves values across HBOS's bin
+    edges.  A (near-)constant column gets scale 1, as there.
+    """
+    from sklearn.preprocessing import StandardScaler
+
     with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-        mean = X_fit[:, columns].mean(axis=0, dtype=np.float64)
-        std = X_fit[:, columns].std(axis=0, dtype=np.float64)
+        # C order, as PyOD passes its rows: the summation order decides the last bit
+        scaler = StandardScaler().fit(np.ascontiguousarray(X_fit[:, columns], dtype=np.float64))
+    mean, std = scaler.mean_, scaler.scale_.copy()
     _check_statistics("standard", columns, mean, std)
-    std[std == 0] = 1.0
     return mean.astype(X_fit.dtype), std.astype(X_fit.dtype)
 
 
@@ -176,7 +183,7 @@ class PyODProtocol(Protocol):
     """
 
     name = "pyod"
-    version = "1"
+    version = "2"  # 2: scaling statistics from scikit-learn's StandardScaler
     scaling = "standard"
     scale_columns = "all"
 

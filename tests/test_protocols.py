@@ -132,3 +132,19 @@ def test_split_of_a_memory_mapped_dataset_equals_in_memory_and_releases_pages(tm
     np.testing.assert_array_equal(onmap.take(np.arange(0, n, 7)), X[::7])
     onmap.release_pages(100, 200)  # a row range, not page-aligned: no error, values unchanged
     np.testing.assert_array_equal(np.asarray(mapped), X)
+
+
+def test_pyod_protocol_scales_exactly_as_pyods_standardizer() -> None:
+    """Bit-for-bit: a 1e-13 difference moves values across HBOS's bin edges (issue 16)."""
+    from pyod.utils.utility import standardizer
+
+    rng = np.random.default_rng(3)
+    X = rng.lognormal(size=(300, 6)) * np.array([1e-3, 1.0, 7.0, 1e4, 0.5, 3.0])
+    X[:, 4] = 0.25  # a constant column
+    y = (rng.random(300) < 0.1).astype(np.int8)
+    y[:2] = 1
+    dataset = Dataset(X=X, y=y, name="lognormal").validate()
+    split = PyODProtocol().split(dataset, seed=5)
+    X_train, X_test = standardizer(X[split.train_index], X[split.test_index])
+    np.testing.assert_array_equal(split.X_train, X_train)
+    np.testing.assert_array_equal(split.X_test, X_test)
