@@ -44,7 +44,9 @@ RECIPE_KEYS = (
     "lr_decay_start",
     "warmup",
     "batch_size",
+    "min_batches",
     "epochs",
+    "steps",
     "patience",
     "min_delta",
     "val_fraction",
@@ -74,6 +76,8 @@ _PAPER: dict[str, Any] = {
     "val_fraction": 0.0,
     "monitor": "loss",
     "grad_clip": 0.0,
+    "min_batches": 1,
+    "steps": None,
 }
 
 # The improved training (measured on KDDCUP, zong2018): an energy-led objective (λ1 = 1,
@@ -173,8 +177,11 @@ def resolve_recipe(preset: Any, overrides: Mapping[str, Any], *, owner: str) -> 
     ):
         raise fail(owner, "hidden", "a list or tuple of ints >= 1", hidden)
     cfg["hidden"] = [int(h) for h in hidden]
-    for name in ("latent_dim", "n_gmm", "estimation_hidden", "batch_size", "epochs"):
+    for name in ("latent_dim", "n_gmm", "estimation_hidden", "batch_size", "epochs",
+                 "min_batches"):
         integer(name, 1)
+    if cfg["steps"] is not None:
+        integer("steps", 0)
     for name in ("patience", "warmup", "lr_decay_start"):
         integer(name, 0)
     for name in ("min_delta", "lambda_energy", "lambda_cov_diag", "grad_clip"):
