@@ -116,16 +116,22 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper_thyroid": {**_PAPER, **_THYROID_NET, "batch_size": 1024, "epochs": 20000},
     "paper_arrhythmia": {**_PAPER, **_ARRHYTHMIA_NET, "batch_size": 128, "epochs": 10000},
     "kddcup": {**_IMPROVED, **_KDDCUP_NET, "batch_size": 1024},
-    "thyroid": {**_SMALL_DATA, **_THYROID_NET, "batch_size": 1024},
+    # lr 3e-4: the seeds' F1 spread was the smallest of the variants tried on seeds >= 100.
+    "thyroid": {**_SMALL_DATA, **_THYROID_NET, "batch_size": 1024, "lr": 3e-4},
     "arrhythmia": {**_SMALL_DATA, **_ARRHYTHMIA_NET, "batch_size": 128},
 }
-# Any other dataset: the KDDCUP network (it takes any input width) trained for a budget of
-# optimiser steps rather than epochs, with at least 8 batches per epoch, so that a few hundred
-# rows get as many updates as a million; the warm-up and the decay count steps too.  No early
-# stopping: a fixed budget cannot end on the initial network.
-PRESETS["default"] = {**_IMPROVED, **_KDDCUP_NET, "batch_size": 1024, "min_batches": 8,
-                      "steps": 2000, "warmup": 200, "lr": 1e-4, "lr_decay": 1.0,
-                      "lr_decay_start": 0, "patience": 0, "min_delta": 0.0,
+# Any other dataset: the KDDCUP encoder (it takes any input width) with a 2-d code and two
+# components, trained for a budget of optimiser steps rather than epochs, with at least 8 batches
+# per epoch, so that a few hundred rows get as many updates as a million; the warm-up counts steps
+# too.  Reconstruction-led (lambda_1 = 0.01, lambda_2 = 1e-5): on contaminated training data an
+# energy-led objective pulls the anomalies into the mixture, and the covariance penalty buys
+# variance of the reconstruction features with a worse reconstruction.  lr 1e-3: 1,000 steps at
+# 1e-4 leave the autoencoder far from converged.  No early stopping: a fixed budget cannot end
+# on the initial network.  (Chosen on seed 100 of ADBench files, never on the reported seeds.)
+PRESETS["default"] = {**_IMPROVED, "hidden": [60, 30, 10], "latent_dim": 2, "n_gmm": 2,
+                      "batch_size": 1024, "min_batches": 8, "steps": 1000, "warmup": 100,
+                      "lr": 1e-3, "lambda_energy": 0.01, "lambda_cov_diag": 1e-5,
+                      "lr_decay": 1.0, "lr_decay_start": 0, "patience": 0, "min_delta": 0.0,
                       "val_fraction": 0.0}
 
 assert all(set(p) == set(RECIPE_KEYS) for p in PRESETS.values()), "incomplete preset"
