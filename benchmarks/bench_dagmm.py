@@ -18,11 +18,16 @@ Prints, and writes to its section of ``benchmarks/RESULTS.md`` (via ``results_md
 2. the 5-seed sweep with the dataset card's recipe (``preset="kddcup"``): per-seed F1 /
    precision / recall / ROC AUC, fit and score seconds, the sweep's wall time and peak RSS;
 3. F1 / ROC AUC along training on one seed (``epochs = 1, 5, 20, 50, 200``, early stopping on,
-   and one run without early stopping evaluated after those epochs).
+   and one run without early stopping evaluated after those epochs);
+4. with ``--stores``, the tables of finished ``adb run`` sweeps read from their result stores:
+   per dataset and recipe, mean ± std, min and max of F1 and ROC AUC over the seeds, against the
+   paper's Table 2 where it has the dataset; ADBench files get one row each and a mean, trained
+   next to the same recipe with ``steps=0`` (the GMM fitted on the untrained network).
 
 ``--quick`` skips the 200-epoch parts.  Usage::
 
     python benchmarks/bench_dagmm.py [--quick] [--seeds 0 1 2 3 4] [--data-dir ../shared/data]
+        [--stores results/kdd20 results/adb ...]
 """
 
 from __future__ import annotations
@@ -223,6 +228,83 @@ def speed(x_train: torch.Tensor, repeats: int, md: list[str]) -> None:
         print(line)
 
 
+def paper_f1() -> dict[str, float]:
+    """The paper's Table 2 F1 per dataset (wherever the project keeps it)."""
+    try:
+        from adb_plugins.dagmm.references import PAPER_TABLE2  # type: ignore[import-not-found]
+    except ImportError:
+        from adbench_dagmm.reporting.stats import PAPER_TABLE2
+    return {name: values[-1] for name, values in PAPER_TABLE2.items()}
+
+
+def store_tables(stores: list[str], md: list[str]) -> None:
+    """Summarise the dagmm runs of ``adb run`` result stores (``<dir>/adb.sqlite``)."""
+    import json
+    import sqlite3
+
+    runs = []
+    for folder in stores:
+        with sqlite3.connect(Path(folder) / "adb.sqlite") as conn:
+            conn.row_factory = sqlite3.Row
+            runs += [dict(r) for r in conn.execute(
+                "SELECT dataset, protocol, seed, params, status, f1, roc_auc, notes FROM runs "
+                "WHERE detector = 'dagmm'")]
+    groups: dict[tuple[str, str, bool], list[dict]] = {}
+    for r in runs:
+        untrained = json.loads(r["params"]).get("steps") == 0
+        groups.setdefault((r["dataset"], r["protocol"], untrained), []).append(r)
+    paper = paper_f1()
+
+    def summary(values: list[float]) -> str:
+        a = np.asarray(values, dtype=float)
+        sd = a.std(ddof=1) if a.size > 1 else 0.0
+        return f"{a.mean():.4f} ± {sd:.4f} | {a.min():.4f} | {a.max():.4f}"
+
+    zong = sorted(k for k in groups if k[1] == "zong2018" and not k[2])
+    if zong:
+        md += ["## DAGMM on the paper's datasets (zong2018, each dataset's preset)", "",
+               "| dataset | seeds | F1 mean ± std | min | max | paper F1 | ROC AUC mean ± std | min | max | failed |",
+               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for key in zong:
+            ok = [r for r in groups[key] if r["status"] == "ok"]
+            seeds = sorted(r["seed"] for r in ok)
+            span = f"{seeds[0]}-{seeds[-1]}" if seeds else "-"
+            ref = paper.get(key[0])
+            md.append(f"| {key[0]} | {span} ({len(ok)}) | {summary([r['f1'] for r in ok])} | "
+                      f"{'' if ref is None else f'{ref:.4f}'} | "
+                      f"{summary([r['roc_auc'] for r in ok])} | {len(groups[key]) - len(ok)} |")
+        md.append("")
+    files = sorted({k[0] for k in groups if k[1] == "adbench"})
+    if files:
+        md += ["## DAGMM on the ADBench Classical files (adbench protocol, default recipe)", "",
+               "ROC AUC, mean over seeds; *untrained* is the same recipe with `steps=0`.", "",
+               "| file | seeds | trained | untrained | trained - untrained | notes |",
+               "| --- | ---: | ---: | ---: | ---: | --- |"]
+        means = {False: [], True: []}
+        for name in files:
+            cells = {}
+            for untrained in (False, True):
+                ok = [r for r in groups.get((name, "adbench", untrained), []) if r["status"] == "ok"]
+                cells[untrained] = float(np.mean([r["roc_auc"] for r in ok])) if ok else None
+            both = all(v is not None for v in cells.values())
+            if both:
+                for k, v in cells.items():
+                    means[k].append(v)
+            n_seeds = len([r for r in groups.get((name, "adbench", False), []) if r["status"] == "ok"])
+            notes = sorted({n for r in groups.get((name, "adbench", False), [])
+                            for n in json.loads(r["notes"] or "[]")})
+            diff = f"{cells[False] - cells[True]:+.3f}" if both else ""
+            fmt_cell = lambda v: "" if v is None else f"{v:.3f}"  # noqa: E731
+            md.append(f"| {name} | {n_seeds} | {fmt_cell(cells[False])} | {fmt_cell(cells[True])} | "
+                      f"{diff} | {'; '.join(notes)[:120]} |")
+        if means[False]:
+            md.append(f"| **mean over {len(means[False])} files** | | **{np.mean(means[False]):.4f}** | "
+                      f"**{np.mean(means[True]):.4f}** | "
+                      f"**{np.mean(means[False]) - np.mean(means[True]):+.4f}** | |")
+        md.append("")
+    print("\n".join(md))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip the 200-epoch runs")
@@ -232,11 +314,18 @@ def main(argv: list[str] | None = None) -> int:
                         or str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--skip", nargs="*", default=[], choices=["sweep", "speed", "epochs"])
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument("--stores", nargs="*", default=[],
+                        help="adb run result folders whose dagmm runs to tabulate")
     args = parser.parse_args(argv)
     set_data_dir(args.data_dir)
     protocol = Zong2018Protocol()
     md: list[str] = []
     t_start = time.perf_counter()
+    if set(args.skip) >= {"speed", "sweep", "epochs"}:  # tables of finished sweeps only
+        store_tables(args.stores, md)
+        if not args.no_write:
+            print(f"wrote {write_section('bench_dagmm', chr(10).join(md))}")
+        return 0
     dataset = KDDCup99Dataset().load()
     split = protocol.split(dataset, args.seeds[0])
     if "speed" not in args.skip:
@@ -295,8 +384,10 @@ def main(argv: list[str] | None = None) -> int:
             split.X_train, callbacks=[report]
         )
         md.append("")
+    if args.stores:
+        store_tables(args.stores, md)
     print(f"\npeak RSS {peak_rss_mb():.0f} MB, total {time.perf_counter() - t_start:.0f} s")
-    if not args.no_write and not args.skip:  # a section is replaced only by a whole run
+    if not args.no_write:  # the stamp records the command, i.e. which parts ran
         print(f"wrote {write_section('bench_dagmm', chr(10).join(md))}")
     return 0
 
