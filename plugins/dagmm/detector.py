@@ -99,7 +99,7 @@ class DAGMMDetector(BaseDetector):
     preset : str
         ``"paper"``, ``"paper_thyroid"``, ``"paper_arrhythmia"``: exactly the paper's settings;
         ``"kddcup"``, ``"thyroid"``, ``"arrhythmia"``: the paper's networks, improved training;
-        ``"default"``: ``"kddcup"``.
+        ``"default"`` (any other dataset): a recipe that adapts to the data (see Notes).
     hidden : list or tuple of int
         Encoder hidden sizes (the decoder mirrors them).
     latent_dim, n_gmm, estimation_hidden : int
@@ -145,12 +145,15 @@ class DAGMMDetector(BaseDetector):
 
     Notes
     -----
-    Why the recipes are as they are, one line each (the measurements behind them are in
+    Why the recipes are as they are, one line each (their measured results are in
     ``benchmarks/RESULTS.md``, written by ``benchmarks/bench_dagmm.py``):
 
-    - *Energy-led objective* (``lambda_energy=1``, ``lambda_cov_diag=0.003``): the paper's
-      weights let the covariance penalty reward a worse reconstruction, and the latent
-      distribution keeps sharpening; F1 drifts down with training.
+    - *Energy-led objective on clean training data* (``kddcup``: ``lambda_energy=1``,
+      ``lambda_cov_diag=0.003``): the paper's weights let the covariance penalty reward a worse
+      reconstruction, and the latent distribution keeps sharpening; F1 drifts down with training.
+    - *Reconstruction-led objective on contaminated training data* (``default``:
+      ``lambda_energy=0.01``, ``lambda_cov_diag=1e-5``): there the energy term pulls the
+      training set's anomalies into the mixture too, and the penalty costs reconstruction.
     - *Warm-up* of both mixture terms: at full weight from the first step the energy can stall
       the autoencoder.
     - *PyTorch's default init* for KDD: Xavier with tanh's gain widens the spread over seeds.
