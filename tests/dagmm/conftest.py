@@ -8,7 +8,8 @@ import pytest
 pytest.importorskip("torch")
 
 #: A small, fast recipe for synthetic-data tests (the KDDCUP network would be overkill).
-FAST = {"hidden": [16, 8], "latent_dim": 1, "n_gmm": 2, "batch_size": 64, "epochs": 5}
+FAST = {"preset": "kddcup", "hidden": [16, 8], "latent_dim": 1, "n_gmm": 2, "batch_size": 64,
+        "epochs": 5}
 
 
 def mixture(rng: np.random.Generator, n: int = 300, d: int = 3, k: int = 3):

@@ -311,3 +311,13 @@ def test_short_training_on_kddcup99_clears_a_floor(kdd_path) -> None:
     auc = roc_auc_score(split.y_test, scores)
     assert f1 >= 0.85 and auc >= 0.95, (f1, auc)
     assert det.history_["epochs_run"] == 6 and det.history_["recoveries"] == []
+
+
+def test_the_default_recipe_trains_small_data_for_its_whole_budget(synthetic) -> None:
+    """Item 6: a few hundred rows get the full step budget and never stop on the initial net."""
+    det = DAGMMDetector(random_state=0).fit(synthetic[0][:300])
+    schedule, history = det.history_["schedule"], det.history_
+    assert schedule["batches_per_epoch"] >= det.config_["min_batches"]
+    assert schedule["epochs"] * schedule["batches_per_epoch"] >= det.config_["steps"]
+    assert history["epochs_run"] == schedule["epochs"] and history["best_epoch"] == schedule["epochs"]
+    assert det.notes_ == [] and history["loss"][-1] < history["loss"][0]
