@@ -58,6 +58,36 @@ class DatasetCard:
         return dataclasses.asdict(self)
 
 
+@dataclasses.dataclass(frozen=True)
+class ClassSubsample:
+    """A per-seed random subsample of one class, which the protocol draws before it splits.
+
+    A dataset whose published protocol redraws part of one class in every run (KDDCUP-Rev keeps
+    all normal rows and a fresh 20 % of attack rows per run) declares it on its ``Dataset`` value
+    instead of drawing once in ``load()``, which never sees the run seed.
+    """
+
+    label: int  #: the class (0 or 1) whose rows are subsampled
+    size: int  #: how many rows of that class are kept; every row of the other class stays
+
+    def rows(self, y: np.ndarray, seed: int) -> np.ndarray:
+        """Sorted indices of the rows kept for run seed ``seed``.
+
+        The kept rows of the class are the first ``size`` of ``np.random.default_rng([seed, 1])``'s
+        permutation of that class's rows (in dataset order): a stream of its own, so the split,
+        drawn from ``default_rng(seed)``, stays independent of it.
+        """
+        y = np.asarray(y)
+        members = np.flatnonzero(y == self.label)
+        if not 0 < self.size <= members.size:
+            raise DataError(
+                f"class subsample: {self.size} rows of class {self.label} requested, the dataset "
+                f"has {members.size}."
+            )
+        take = members[np.random.default_rng([seed, 1]).permutation(members.size)[: self.size]]
+        return np.sort(np.concatenate([np.flatnonzero(y != self.label), take]))
+
+
 @dataclasses.dataclass
 class Dataset:
     """A loaded dataset: features, labels (1 = anomaly) and what each column is."""
@@ -70,6 +100,8 @@ class Dataset:
     card: DatasetCard | None = None
     sha256: str = ""
     notes: list[str] = dataclasses.field(default_factory=list)
+    #: A per-seed subsample of one class that the protocol draws before splitting (None: all rows).
+    class_subsample: ClassSubsample | None = None
 
     def __post_init__(self) -> None:
         if not self.feature_names:

@@ -116,6 +116,14 @@ class Protocol:
         return top_fraction(scores, rho)
 
     def split(self, dataset: Dataset, seed: int) -> Split:
+        if dataset.class_subsample is not None:
+            # Draw this seed's rows first, split them, and report indices into the full dataset.
+            keep = dataset.class_subsample.rows(dataset.y, seed)
+            subset = dataclasses.replace(dataset, X=dataset.take(keep), class_subsample=None,
+                                         y=np.asarray(dataset.y)[keep])
+            split = self.split(subset, seed)
+            split.train_index, split.test_index = keep[split.train_index], keep[split.test_index]
+            return split
         train_index, test_index = self.split_indices(dataset, seed)
         fit_index = np.sort(self.fit_rows(dataset, train_index))
         test_index = np.sort(test_index)

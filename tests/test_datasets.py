@@ -17,7 +17,6 @@ from adbench_dagmm.errors import DataError, UsageError
 from adbench_dagmm.registry import build_registry
 from adb_datasets import adbench, kddcup99_rev, odds, paper
 from adb_datasets.catalog import ArrayFileDataset
-from adb_datasets.kddcup99_rev import KDDCup99RevDataset, subsample
 
 from conftest import KDD_FILE, missing_data, require_data
 
@@ -99,24 +98,6 @@ def test_dagmm_paper_suite_is_the_four_in_table_order(registry) -> None:  # type
     assert paper.PAPER_DATASETS == ("kddcup99", "thyroid", "arrhythmia", "kddcup99_rev")
 
 
-def test_kddcup99_rev_card_documents_the_fixed_seed() -> None:
-    card = KDDCup99RevDataset.card
-    assert str(kddcup99_rev.SUBSAMPLE_SEED) in card.anomaly_definition
-    assert "same for every run seed" in card.anomaly_definition
-    assert kddcup99_rev.N_ATTACKS == kddcup99_rev.N_NORMAL // 4  # attacks are 20 % of the rows
-    # N_NORMAL itself is checked against the file by test_listed_sizes_match_the_file
-
-
-def test_subsample_keeps_every_normal_row_and_is_seeded() -> None:
-    rng = np.random.default_rng(1)
-    y = rng.permutation(np.r_[np.ones(400, dtype=np.int8), np.zeros(5000, dtype=np.int8)])  # 1 = normal.
-    rows = subsample(y)
-    assert np.all(np.diff(rows) > 0)  # sorted, no duplicates
-    assert int((y[rows] == 1).sum()) == 400 and int((y[rows] == 0).sum()) == 100  # attacks are 20 %
-    np.testing.assert_array_equal(rows, subsample(y))
-    assert not np.array_equal(rows, subsample(y, seed=kddcup99_rev.SUBSAMPLE_SEED + 1))
-
-
 # -- suites and presence (temporary data folders, no real data) ----------------------------------
 def test_collection_suites_hold_only_present_files(registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_shipped_data: None) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
@@ -193,23 +174,6 @@ def test_paper_thyroid_and_arrhythmia(registry, data_dir: Path) -> None:  # type
     arrhythmia = registry.dataset("arrhythmia")().load()
     assert arrhythmia.X.shape == (452, 274) and int(arrhythmia.y.sum()) == 66
     np.testing.assert_array_equal(arrhythmia.X, registry.dataset("odds:arrhythmia")().load().X)
-
-
-def test_kddcup99_rev_on_the_real_file(data_dir: Path) -> None:
-    require_data(data_dir, KDD_FILE)
-    from adb_datasets.kddcup99 import KDDCup99Dataset
-
-    rev = KDDCup99RevDataset().load().validate()
-    assert rev.X.shape == (121_597, 118) and int(rev.y.sum()) == 24_319
-    assert rev.anomaly_ratio == pytest.approx(0.2, abs=1e-5)
-    base = KDDCup99Dataset().load()
-    rows = subsample(base.y)
-    np.testing.assert_array_equal(rev.X[::509], np.asarray(base.X[rows][::509]))
-    assert (np.asarray(base.y)[rows][rev.y == 0] == 1).all()  # the normal class is the 'normal.' rows
-    assert rev.feature_names == base.feature_names
-    again = KDDCup99RevDataset().load()
-    np.testing.assert_array_equal(again.y, rev.y)
-    np.testing.assert_array_equal(again.X[::997], rev.X[::997])
 
 
 def test_collection_suites_with_the_real_folder(registry, data_dir: Path) -> None:  # type: ignore[no-untyped-def]

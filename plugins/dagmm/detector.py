@@ -8,6 +8,7 @@ detectors) stays cheap.
 
 from __future__ import annotations
 
+import math
 import numbers
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,9 +28,10 @@ if TYPE_CHECKING:
     from torch import Tensor, nn
 
     from .model import DAGMM
+    from .train import DAGMMObjective
 
 #: Rows per forward pass when validating, scoring or estimating the GMM: bounds the activations
-#: held at once (~4 MB per (rows, 118) float32 tensor) at no measurable cost in speed.
+#: held at once without costing speed.
 SCORE_CHUNK = 8192
 #: How many times a numerical failure may raise the jitter and replay an epoch.
 MAX_RECOVERIES = 3
@@ -50,6 +52,26 @@ def _torch_threads(n: int) -> Iterator[None]:
     finally:
         if n != previous:
             torch.set_num_threads(previous)
+
+
+def training_schedule(cfg: dict[str, Any], n_rows: int) -> dict[str, int]:
+    """Batch size, epochs, warm-up and decay start (in epochs) for ``n_rows`` training rows.
+
+    The batch size is lowered so that an epoch has at least ``min_batches`` batches; with a
+    ``steps`` budget, epochs, ``warmup`` and ``lr_decay_start`` are converted from optimiser
+    steps to whole epochs, so that a few hundred rows get as many updates as a million.
+    """
+    batch_size = max(1, min(cfg["batch_size"], math.ceil(n_rows / cfg["min_batches"])))
+    n_batches = max(1, math.ceil(n_rows / batch_size))
+    schedule = {"batch_size": batch_size, "batches_per_epoch": n_batches, "epochs": cfg["epochs"],
+                "warmup": cfg["warmup"], "lr_decay_start": cfg["lr_decay_start"]}
+    if cfg["steps"] is not None:
+        schedule.update(
+            epochs=math.ceil(cfg["steps"] / n_batches),
+            warmup=round(cfg["warmup"] / n_batches),
+            lr_decay_start=round(cfg["lr_decay_start"] / n_batches),
+        )
+    return schedule
 
 
 class DAGMMDetector(BaseDetector):
@@ -77,7 +99,7 @@ class DAGMMDetector(BaseDetector):
     preset : str
         ``"paper"``, ``"paper_thyroid"``, ``"paper_arrhythmia"``: exactly the paper's settings;
         ``"kddcup"``, ``"thyroid"``, ``"arrhythmia"``: the paper's networks, improved training;
-        ``"default"``: ``"kddcup"``.
+        ``"default"`` (any other dataset): a recipe that adapts to the data (see Notes).
     hidden : list or tuple of int
         Encoder hidden sizes (the decoder mirrors them).
     latent_dim, n_gmm, estimation_hidden : int
@@ -101,6 +123,12 @@ class DAGMMDetector(BaseDetector):
     warmup : int
         Epochs over which the weight of both mixture terms ramps from 0 to 1.
     batch_size, epochs : int
+    min_batches : int
+        The batch size is lowered, if needed, so that an epoch has at least this many batches.
+    steps : int, optional
+        Training budget in optimiser steps; when set it replaces ``epochs`` (``ceil(steps /
+        batches per epoch)`` epochs), and ``warmup`` and ``lr_decay_start`` count optimiser steps
+        too (rounded to whole epochs).  ``steps=0`` fits the GMM on the untrained network.
     patience, min_delta, val_fraction, monitor
         Early stopping on ``val_fraction`` of the training rows: stop when the validation
         ``monitor`` (``"loss"``, ``"recon"``, ``"energy"``) has not improved by more than
@@ -117,68 +145,30 @@ class DAGMMDetector(BaseDetector):
 
     Notes
     -----
-    **Measured** (KDD Cup 99, ``zong2018``, defaults, 2 CPU cores): F1 0.947 +- 0.004 over
-    seeds 0-4 (lowest 0.941) and 0.947 +- 0.005 over seeds 0-14 (lowest 0.937), ROC AUC >=
-    0.994, no numerical failure; about 14 s to fit and 0.3 s to score 247,011 rows per seed.
-    The paper reports F1 0.9369.  F1 after 1 / 5 / 20 / 50 / 200 epochs (seed 0): 0.921 /
-    0.933 / 0.952 / 0.945 / 0.945 (``benchmarks/bench_dagmm.py``).
+    Why the recipes are as they are, one line each (their measured results are in
+    ``benchmarks/RESULTS.md``, written by ``benchmarks/bench_dagmm.py``):
 
-    **The default recipe and why** (KDD Cup 99, ``zong2018``, F1 at the top-rho threshold; all
-    measured in this project):
+    - *Energy-led objective on clean training data* (``kddcup``: ``lambda_energy=1``,
+      ``lambda_cov_diag=0.003``): the paper's weights let the covariance penalty reward a worse
+      reconstruction, and the latent distribution keeps sharpening; F1 drifts down with training.
+    - *Reconstruction-led objective on contaminated training data* (``default``:
+      ``lambda_energy=0.01``, ``lambda_cov_diag=1e-5``): there the energy term pulls the
+      training set's anomalies into the mixture too, and the penalty costs reconstruction.
+    - *Warm-up* of both mixture terms: at full weight from the first step the energy can stall
+      the autoencoder.
+    - *PyTorch's default init* for KDD: Xavier with tanh's gain widens the spread over seeds.
+    - *lr decay after a plateau*: freezes the model where it is good, so longer training cannot
+      drift.
+    - *Early stopping* is a budget guard, not a model selector (no validation quantity tracks
+      F1), and it never watches the warm-up epochs, so it cannot keep an untrained network.
+    - *The default recipe* budgets optimiser steps (``steps``) and bounds the batch size by the
+      training rows (``min_batches``), so a dataset of a few hundred rows gets as many updates as
+      a large one and the network always trains.
+    - *One intra-op thread* by default: the layers are small, and two multi-threaded fits side by
+      side on a busy machine slow each other down by an order of magnitude (OpenMP spinning).
 
-    - *The paper's recipe drifts, for three reasons.*  (1) The penalty sum 1/Sigma_jj also acts
-      on the two reconstruction features, whose natural variance is tiny, so it rewards a worse,
-      more variable reconstruction: with the per-feature MSE of public reimplementations the
-      reconstruction error *rose* 0.107 -> 0.154 while F1 fell 0.94 -> 0.81 by epoch 30; on a
-      synthetic manifold the autoencoder stalled (error 2.2 vs 0.04, AUC 0.49 vs 1.00 without
-      the penalty).  (2) Without the penalty the energy is bounded only by the jitter: the
-      latent distribution keeps sharpening (energy -5 -> -10.5, penalty 500 -> 20,000 in 60
-      epochs) and F1 fell 0.957 -> 0.884.  (3) Once the dominant attack modes are reconstructed,
-      the reconstruction term chases rare ones (``back``/http, ``warezclient``, ``satan``) and
-      what it learns carries over to the normal traffic that is the anomaly class: sudden drops
-      of the reconstruction error (0.63 -> 0.38) came with drops of F1 (0.965 -> 0.91); PCA's
-      reconstruction error gives F1 0.94 with 2 components and 0.86 with 3 to 20.
-    - *An energy-led objective is stable*: ``lambda_energy=1``, ``lambda_cov_diag=0.003`` keeps
-      the reconstruction coarse (error ~2) and holds the latent variances at an equilibrium;
-      F1 stayed at 0.95-0.957 from epoch 40 to 200.  At full weight from the start it stalled the
-      autoencoder on one seed (error stuck at 10.2, F1 0.72), so the mixture terms are warmed up
-      over 5 epochs (that seed: 0.93).
-    - *Initialisation decides the spread.*  Xavier with tanh's gain (3x PyTorch's weight scale)
-      gave F1 0.887-0.956 over six column orders of one split and 0.86-0.93 over seeds 0-4;
-      PyTorch's default init 0.932-0.951 and 0.941-0.952.  8 components or a 2-d code did not
-      narrow the spread (0.86-0.95, 0.81-0.96).
-    - *Learning rate*: 1e-3 oscillated (0.84-0.94); 3e-4 peaked at 0.946 and drifted to 0.92;
-      decaying from the first epoch froze the model before it was good (0.934, 0.944).  1e-4 for
-      12 epochs, then x0.8 per epoch, freezes it at its plateau: F1 after 40-60 epochs is that
-      of epoch 20 within 0.006 on every seed checked, so longer training cannot drift.
-    - *Early stopping*: neither validation loss, reconstruction nor energy tracked F1 (checked
-      against per-epoch F1), so it is a budget guard, not a model selector; with the schedule
-      it ends ``epochs=200`` after 23-32 epochs at the F1 of epoch 20.
-    - *LayerNorm* on the encoder input lowered F1 over the first epochs (0.89-0.90 vs
-      0.92-0.93); after every layer (an earlier prototype) 0.65-0.90.  Not used.  ``grad_clip``
-      was not needed (no non-finite step in any run).  The relative distance cannot blow up on
-      KDD (three one-hot ones per row, ||x|| >= sqrt(3)); elsewhere ||x|| is clamped at 1e-6.
-
-    **Speed** (one KDD training step, batch 1024, 1 thread: 5.5 ms with autograd and
-    ``torch.optim.Adam``, about 3.3 ms now, of which the eight linear layers' matrix products
-    are 1.1-1.3 ms).  The training rows stay in one tensor (``randperm`` + ``index_select``, no
-    DataLoader).  Three blocks have closed-form backward passes where generic autograd graphs
-    cost dispatch, not arithmetic: the reconstruction features (three passes over the batch
-    instead of ten), the estimation network, and the batch GMM loss (through phi, mu and Sigma,
-    laid out batch-last: reductions over a size-3 or size-4 inner dimension were 10-20x slower);
-    each is checked against autograd with ``gradcheck``.  For the plain network (no LayerNorm)
-    a training step skips the autograd engine altogether (:mod:`~adb_plugins.dagmm.fused`: the
-    same gradients, ~20 % less time per step), and on CPU computes everything after the
-    decoder, arrays of (N,), (D, N) and (K, D, N) elements, in NumPy: there a torch operator
-    costs 8-20 µs inside a step (the matrix products between them evict the dispatcher from
-    the caches) and NumPy's a third of that (0.80 s -> 0.67 s per KDD epoch, side by side).
-    Adam runs on one flat buffer of parameters and one of gradients, which both training paths
-    write in place, with one fused update kernel (:class:`~adb_plugins.dagmm.train.FlatAdam`,
-    another ~5 %; ``torch.optim`` also costs 73 MB by importing ``torch._dynamo``).  One
-    intra-op thread by default: the layers are small, a second thread gains ~8-12 % on an idle
-    2-core machine, but two 2-thread fits side by side on 2 cores took 7.7 s per epoch each
-    against 0.65 s with one thread (OpenMP workers spinning).
-    ``torch.compile`` took 41 s to compile on 2 cores for no measurable gain per step.
+    Training is plain autograd (``loss.backward()``) with ``torch.optim.Adam`` (fused kernel); the
+    training rows stay in one tensor, shuffled by ``randperm`` (no ``DataLoader``).
     """
 
     name = "dagmm"
@@ -202,7 +192,9 @@ class DAGMMDetector(BaseDetector):
         lr_decay_start: int | None = None,
         warmup: int | None = None,
         batch_size: int | None = None,
+        min_batches: int | None = None,
         epochs: int | None = None,
+        steps: int | None = None,
         patience: int | None = None,
         min_delta: float | None = None,
         val_fraction: float | None = None,
@@ -230,7 +222,9 @@ class DAGMMDetector(BaseDetector):
         self.lr_decay_start = lr_decay_start
         self.warmup = warmup
         self.batch_size = batch_size
+        self.min_batches = min_batches
         self.epochs = epochs
+        self.steps = steps
         self.patience = patience
         self.min_delta = min_delta
         self.val_fraction = val_fraction
@@ -284,9 +278,9 @@ class DAGMMDetector(BaseDetector):
     def _threads(self) -> int:
         """Intra-op threads: ``n_threads``, else 1.
 
-        The layers are small (at most 1024 x 118 x 60 products), so a second thread gains ~8-12 %
-        on an idle 2-core machine, while on a busy one OpenMP's spinning workers made an epoch
-        12x slower (measured); one thread is the robust default.
+        The layers are small, so a second thread gains little on an idle machine, while on a busy
+        one OpenMP's spinning workers slow an epoch down many times; one thread is the robust
+        default.
         """
         return 1 if self.n_threads is None else int(self.n_threads)
 
@@ -363,6 +357,7 @@ class DAGMMDetector(BaseDetector):
         history.update(seed=seed, cov_jitter=self.cov_jitter_,
                        fit_seconds=round(time.perf_counter() - t0, 3))
         self.history_ = history
+        self.notes_ = self._training_notes(history)
         return self
 
     def _train(
@@ -375,8 +370,8 @@ class DAGMMDetector(BaseDetector):
         """Split off validation rows, build model and optimiser, run the training loop."""
         import torch
 
-        from .model import DAGMMOutput, init_weights
-        from .train import DAGMMObjective, FlatAdam, TrainingFailure, train
+        from .model import DAGMMOutput
+        from .train import TrainingFailure, train
 
         gen = torch.Generator().manual_seed(seed)
         n = x.shape[0]
@@ -389,16 +384,8 @@ class DAGMMDetector(BaseDetector):
                 f"Got {cfg['val_fraction']!r} instead."
             )
         val_rows, train_rows = perm[:n_val], perm[n_val:]
-        model = self._build_model(cfg, x.shape[1])
-        init_weights(model, cfg["init"], generator=gen)
-        model.to(x.device)
-        objective = DAGMMObjective(
-            lambda_energy=cfg["lambda_energy"],
-            lambda_cov_diag=cfg["lambda_cov_diag"],
-            cov_jitter=cfg["cov_jitter"],
-            recon_reduction=cfg["recon_reduction"],
-        )
-        optimizer = FlatAdam(model.parameters(), lr=cfg["lr"])
+        schedule = training_schedule(cfg, train_rows.shape[0])
+        model, objective, optimizer = self._training_setup(cfg, x.shape[1], x.device, gen)
 
         def validate(m: nn.Module) -> dict[str, float]:
             # The objective on all validation rows (one GMM over them), computed chunk by chunk:
@@ -415,9 +402,9 @@ class DAGMMDetector(BaseDetector):
             return {k: float(v) for k, v in terms.items()}
 
         def warm_up(epoch: int) -> None:
-            # The GMM terms' weight ramps 0 -> 1 over `warmup` epochs: the autoencoder first
-            # learns to reconstruct, so the energy term shapes a representation, not noise.
-            objective.gmm_weight = min(1.0, (epoch - 1) / cfg["warmup"])
+            # The GMM terms' weight ramps 0 -> 1 over the warm-up: the autoencoder first learns
+            # to reconstruct, so the energy term shapes a representation, not noise.
+            objective.gmm_weight = min(1.0, (epoch - 1) / schedule["warmup"])
 
         def on_failure(exc: Exception) -> bool:
             # Documented recovery: the loop has restored the last good checkpoint (model and
@@ -439,17 +426,18 @@ class DAGMMDetector(BaseDetector):
                 x,
                 rows=train_rows,
                 optimizer=optimizer,
-                epochs=cfg["epochs"],
-                batch_size=cfg["batch_size"],
+                epochs=schedule["epochs"],
+                batch_size=schedule["batch_size"],
                 generator=gen,
                 validate=validate if n_val else None,
                 monitor=f"val_{cfg['monitor']}",
                 patience=cfg["patience"],
                 min_delta=cfg["min_delta"],
+                min_epochs=schedule["warmup"],
                 grad_clip=cfg["grad_clip"] or None,
                 lr_decay=cfg["lr_decay"],
-                lr_decay_start=cfg["lr_decay_start"],
-                on_epoch_start=warm_up if cfg["warmup"] else None,
+                lr_decay_start=schedule["lr_decay_start"],
+                on_epoch_start=warm_up if schedule["warmup"] else None,
                 on_failure=on_failure,
                 max_recoveries=MAX_RECOVERIES,
                 callbacks=[epoch_callback] if callbacks else (),
@@ -464,7 +452,65 @@ class DAGMMDetector(BaseDetector):
         model.zero_grad(set_to_none=True)  # the last batch's gradients are of no further use
         self.model_ = model.eval()
         self.cov_jitter_ = objective.cov_jitter
+        history["schedule"] = schedule
         return history
+
+    @classmethod
+    def _training_setup(
+        cls, cfg: dict[str, Any], n_features: int, device: torch.device, gen: torch.Generator
+    ) -> tuple[DAGMM, DAGMMObjective, torch.optim.Optimizer]:
+        """Model (initialised, on ``device``), objective and optimiser of a training run.
+
+        The one place they are built: ``fit`` and ``benchmarks/bench_dagmm.py`` both call it,
+        so the benchmark times the detector's own training path.
+        """
+        from .model import init_weights
+        from .train import DAGMMObjective, make_optimizer
+
+        model = cls._build_model(cfg, n_features)
+        init_weights(model, cfg["init"], generator=gen)
+        model.to(device)
+        objective = DAGMMObjective(
+            lambda_energy=cfg["lambda_energy"],
+            lambda_cov_diag=cfg["lambda_cov_diag"],
+            cov_jitter=cfg["cov_jitter"],
+            recon_reduction=cfg["recon_reduction"],
+        )
+        return model, objective, make_optimizer(model.parameters(), lr=cfg["lr"], device=device)
+
+    def run_artifacts(self, X_test: np.ndarray) -> dict[str, Any]:
+        """Per-run artifacts for the runner: ``history``, ``latent`` and ``notes``.
+
+        ``"latent"`` is :meth:`latent_sample` of the test rows; ``"notes"`` is ``notes_``, which
+        says when training ended on its initial epoch (the scores then come from a network that
+        barely trained, and the table prints the note as a footnote).
+        """
+        return {"history": self.history_, "latent": self.latent_sample(X_test),
+                "notes": list(self.notes_)}
+
+    def latent_sample(self, X: np.ndarray, n: int = 2000) -> dict[str, Any]:
+        """Latent vectors of at most ``n`` rows of ``X``, drawn with the fit's seed.
+
+        Returns ``{"rows": sorted row indices into X, "z": latent vectors rounded to 6 digits}``;
+        whoever holds the labels adds ``"y"`` for those rows.
+        """
+        X = self._validate_data(X, reset=False)
+        rng = np.random.default_rng(self.history_["seed"])
+        rows = np.sort(rng.choice(X.shape[0], size=min(n, X.shape[0]), replace=False))
+        z = self.latent(X[rows])
+        return {"rows": rows.tolist(), "z": np.round(z, 6).tolist()}
+
+    def _training_notes(self, history: dict[str, Any]) -> list[str]:
+        """Footnotes for the run: training that ended on (or never left) its initial epoch."""
+        if history["epochs_run"] == 0:
+            return [f"{self.name}: not trained (a budget of 0 steps); the GMM is fitted on the "
+                    "initial network."]
+        if history["best_epoch"] <= 1:
+            return [f"{self.name}: training ended on its initial epoch (kept epoch "
+                    f"{history['best_epoch']} of {history['epochs_run']}, stop: "
+                    f"{history['stop_reason']}); the scores come from a barely trained network. "
+                    "Try a larger 'steps' or 'patience', or a smaller 'batch_size'."]
+        return []
 
     def latent(self, X: np.ndarray) -> np.ndarray:
         """The latent representation z = [z_c, relative Euclidean distance, cosine similarity].
@@ -555,8 +601,7 @@ class DAGMMDetector(BaseDetector):
                 "params": self.get_params(),
                 "config": self.config_,
                 "n_features_in": self.n_features_in_,
-                # clone: the parameters are views of the optimiser's flat buffer.
-                "state_dict": {k: v.detach().cpu().clone() for k, v in self.model_.state_dict().items()},
+                "state_dict": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
                 "gmm": {k: v.cpu() for k, v in self.gmm_.items()},
                 "threshold": self.threshold_,
                 "cov_jitter": self.cov_jitter_,

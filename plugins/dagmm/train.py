@@ -18,15 +18,13 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from . import fused
 from .gmm import CholeskyError, batch_energy_and_penalty
 from .model import DAGMM, DAGMMOutput
-
 
 
 class NumericalFailure(RuntimeError):
@@ -87,101 +85,14 @@ class DAGMMObjective:
     def __call__(self, model: DAGMM, x: Tensor) -> dict[str, Tensor]:
         return self.terms(model(x), x)
 
-    #: Train through :func:`.fused.loss_and_grads` when the model allows it (False: autograd).
-    fused: ClassVar[bool] = True
 
-    def supports_fused(self, model: nn.Module) -> bool:
-        return self.fused and fused.supports(model)
-
-    def loss_and_grads(self, model: DAGMM, x: Tensor) -> dict[str, Tensor | float]:
-        """:meth:`terms` of batch ``x`` (floats on CPU) with every parameter's ``.grad`` set,
-        without autograd."""
-        try:
-            return fused.loss_and_grads(
-                model, x, lambda_energy=self.lambda_energy, lambda_cov_diag=self.lambda_cov_diag,
-                gmm_weight=self.gmm_weight, jitter=self.cov_jitter,
-                recon_reduction=self.recon_reduction,
-            )
-        except CholeskyError as exc:
-            raise NumericalFailure(str(exc), component=exc.component) from None
-
-
-class FlatAdam:
-    """Adam (Kingma & Ba) over parameters that are views of one flat buffer.
-
-    Same update as ``torch.optim.Adam`` without weight decay or amsgrad (to rtol 1e-12 in the
-    tests), without ``torch.optim``: constructing any ``torch.optim`` optimiser imports
-    ``torch._dynamo``, +73 MB of resident memory and about a second of start-up on 2 cores
-    (torch 2.13), a tenth of the memory budget of a KDD run.  Construction re-points every
-    parameter into the flat buffer ``flat`` and every ``.grad`` into a second one, ``grad``, so
-    the model must already be on its device.  Autograd accumulates into those gradient views in
-    place and :mod:`.fused` writes into them, so a step is one fused kernel
-    (``torch._fused_adam_``, the op behind ``Adam(fused=True)``; six in-place operations where
-    it is missing) on one tensor, with no gathering of gradients.  ``param_groups[0]["lr"]`` can
-    be rescheduled like a torch optimiser's.
-    """
-
-    def __init__(self, params: Iterable[nn.Parameter], *, lr: float,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
-        self.params = list(params)
-        with torch.no_grad():
-            self.flat = torch.cat([p.detach().reshape(-1) for p in self.params])  # (P,)
-        self.grad = torch.zeros_like(self.flat)
-        self._grad_views: list[Tensor] = []
-        offset = 0
-        for p in self.params:
-            n = p.numel()
-            p.data = self.flat[offset : offset + n].view_as(p)
-            self._grad_views.append(self.grad[offset : offset + n].view_as(p))
-            offset += n
-        self.exp_avg = torch.zeros_like(self.flat)
-        self.exp_avg_sq = torch.zeros_like(self.flat)
-        self.steps = 0
-        self._step_t = torch.zeros((), dtype=torch.float32, device=self.flat.device)  # as Adam's
-        self._fused = hasattr(torch, "_fused_adam_") and self.flat.device.type in ("cpu", "cuda")
-        self.param_groups = [{"lr": lr, "betas": betas, "eps": eps}]
-        self.zero_grad()
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        """Zero the gradient buffer and point every ``.grad`` back into it (never None here:
-        autograd then adds into the views in place)."""
-        self.grad.zero_()
-        for p, view in zip(self.params, self._grad_views):
-            if p.grad is not view:
-                p.grad = view
-
-    @torch.no_grad()
-    def step(self) -> None:
-        group = self.param_groups[0]
-        beta1, beta2 = group["betas"]
-        self.steps += 1
-        if all(p.grad is view for p, view in zip(self.params, self._grad_views)):
-            grad = self.grad
-        else:  # a caller replaced some .grad
-            grad = torch.cat([p.grad.reshape(-1) for p in self.params])  # (P,)
-        if self._fused:
-            self._step_t.fill_(self.steps)
-            torch._fused_adam_([self.flat], [grad], [self.exp_avg], [self.exp_avg_sq], [],
-                               [self._step_t], lr=group["lr"], beta1=beta1, beta2=beta2,
-                               weight_decay=0.0, eps=group["eps"], amsgrad=False,
-                               maximize=False)
-            return
-        self.exp_avg.lerp_(grad, 1.0 - beta1)
-        self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
-        bias1, bias2 = 1.0 - beta1**self.steps, 1.0 - beta2**self.steps
-        denom = (self.exp_avg_sq.sqrt() / math.sqrt(bias2)).add_(group["eps"])
-        self.flat.addcdiv_(self.exp_avg, denom, value=-group["lr"] / bias1)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"steps": self.steps, "exp_avg": self.exp_avg.clone(),
-                "exp_avg_sq": self.exp_avg_sq.clone(),
-                "param_groups": copy.deepcopy(self.param_groups)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.steps = state["steps"]
-        self.exp_avg.copy_(state["exp_avg"])
-        self.exp_avg_sq.copy_(state["exp_avg_sq"])
-        self.param_groups = copy.deepcopy(state["param_groups"])
+def make_optimizer(params: Iterable[nn.Parameter], *, lr: float,
+                   device: torch.device) -> torch.optim.Adam:
+    """``torch.optim.Adam`` with its fused kernel on CPU and CUDA (one kernel for all
+    parameters, public since torch 2.4) and the ``foreach`` implementation elsewhere."""
+    if device.type in ("cpu", "cuda"):
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    return torch.optim.Adam(params, lr=lr, foreach=True)
 
 
 def _snapshot(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
@@ -214,6 +125,7 @@ def train(
     monitor: str = "val_loss",
     patience: int = 0,
     min_delta: float = 0.0,
+    min_epochs: int = 0,
     grad_clip: float | None = None,
     lr_decay: float = 1.0,
     lr_decay_start: int = 0,
@@ -254,6 +166,9 @@ def train(
         Stop after this many epochs without an improvement of ``monitor`` larger than
         ``min_delta`` and restore the best epoch's weights; 0 turns early stopping off and keeps
         the last epoch's weights.
+    min_epochs : int
+        Early stopping only watches epochs after the first ``min_epochs`` (e.g. a warm-up):
+        it can neither stop before then nor restore an earlier epoch.
     grad_clip : float, optional
         Clip the global gradient norm to this value.
     lr_decay : float
@@ -290,8 +205,6 @@ def train(
     history: dict[str, Any] = {"epoch": [], "seconds": []}
     recoveries: list[dict[str, Any]] = []
     early_stopping = patience > 0 and validate is not None
-    supports = getattr(objective, "supports_fused", None)
-    fused_grads = bool(supports is not None and supports(model))
     best_value, best_epoch, best_state = math.inf, 0, None
     good = _snapshot(model, optimizer)  # state at the start of the current epoch
     stop_reason = "max_epochs"
@@ -309,22 +222,17 @@ def train(
                 xb = x_train.index_select(0, idx)  # (B, F)
                 optimizer.zero_grad(set_to_none=True)
                 try:
-                    if fused_grads:  # loss and gradients in one pass (see .fused)
-                        terms = objective.loss_and_grads(model, xb)  # type: ignore[attr-defined]
-                    else:
-                        terms = objective(model, xb)
+                    terms = objective(model, xb)
                 except NumericalFailure as exc:
                     exc.batch = b + 1
                     raise
                 if not _is_finite(terms["loss"]):
                     raise NumericalFailure("non-finite loss", batch=b + 1)
-                if not fused_grads:
-                    terms["loss"].backward()
+                terms["loss"].backward()
                 if grad_clip:
                     nn.utils.clip_grad_norm_(model.parameters(), grad_clip, foreach=True)
                 optimizer.step()
-                steps.append((xb.shape[0], {k: v.detach() if isinstance(v, Tensor) else v
-                                            for k, v in terms.items()}))
+                steps.append((xb.shape[0], {k: v.detach() for k, v in terms.items()}))
             if not _all_finite(model):
                 raise NumericalFailure("non-finite weights", batch=n_batches)
             model.eval()
@@ -362,7 +270,7 @@ def train(
         good = _snapshot(model, optimizer)
         for callback in callbacks:
             callback(epoch, model, history)
-        if early_stopping:
+        if early_stopping and epoch > min_epochs:
             value = history[monitor][-1]
             if value < best_value - min_delta:
                 best_value, best_epoch, best_state = value, epoch, good["model"]
