@@ -117,7 +117,9 @@ class BaseDetector:
         values under their keys (e.g. ``"history"``, ``"latent"``); report sections for them
         come from the plugin that produces them (``adb_register_report_sections``).  The reserved
         key ``"notes"`` (a list of str) is not stored as an artifact: its strings are appended to
-        the run's notes, which tables print as footnotes.
+        the run's notes, which tables print as footnotes.  An artifact that samples test rows
+        (a dict with ``"rows"``, indices into ``X_test``) gets the labels of those rows added by
+        the runner as ``"y"``: detectors never see labels.
 
         Default: the detector's ``notes_`` (a list of str set in ``fit``, e.g. "fitted on a
         subsample") as ``{"notes": notes_}`` when it has any, else ``{}``.

@@ -115,6 +115,7 @@ def execute(run: PlannedRun | RunConfig, context: RunContext | None = None) -> R
         row.update(compute_metrics(split.y_test, scores, predictions))
         extra = _detector_artifacts(config.detector, detector, split.X_test)
         row["notes"] = row["notes"] + extra.pop("notes", [])
+        _label_row_samples(extra, split.y_test)
         row.update(status="ok", error=None)
         artifacts["curves"] = curves(split.y_test, scores)
         artifacts.update(extra)
@@ -122,6 +123,18 @@ def execute(run: PlannedRun | RunConfig, context: RunContext | None = None) -> R
         row.update(status="error", error=error_text(exc))
         artifacts = {}
     return row, artifacts
+
+
+def _label_row_samples(artifacts: dict[str, Any], y_test: Any) -> None:
+    """Give every artifact that samples test rows (a dict with ``"rows"``) their labels, ``"y"``.
+
+    Detectors never see labels, so a sample of test rows (e.g. a latent-space sample that a
+    report colours by label) names its rows and the runner, which holds the labels, adds them.
+    """
+    for value in artifacts.values():
+        if isinstance(value, dict) and isinstance(value.get("rows"), list) and "y" not in value:
+            rows = [int(r) for r in value["rows"]]
+            value["y"] = [int(y_test[r]) for r in rows]
 
 
 def _detector_artifacts(name: str, detector: Any, X_test: Any) -> dict[str, Any]:
