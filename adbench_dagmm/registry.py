@@ -1,6 +1,6 @@
 """The plugin registry: built-ins, entry points and one-file plugins, all through pluggy hooks.
 
-Built-in plugins (``BUILTIN_PLUGINS``) register through the very hooks third-party plugins use:
+Built-in plugins (:func:`builtin_modules`) register through the very hooks third-party plugins use:
 detectors, datasets, protocols, suites, published reference results and report sections.  A
 dataset spec that is no registered name (a file path) goes to the ``adb_resolve_dataset`` hook.
 Third-party distributions are found through the ``adbench_dagmm`` entry-point group; one-file
@@ -34,18 +34,21 @@ ENTRY_POINT_GROUP = "adbench_dagmm"
 PLUGINS_DIR_ENV = "ADB_PLUGINS_DIR"
 DISABLE_ENV = "ADB_DISABLE_PLUGINS"
 
-#: Always registered (llm/datasette ``DEFAULT_PLUGINS``).
-BUILTIN_PLUGINS: tuple[str, ...] = (
-    "adbench_dagmm.protocols",
-    "adb_plugins.pyod_baselines",
-    "adb_plugins.dagmm",
-    "adb_datasets.kddcup99",
-    "adb_datasets.kddcup99_rev",
-    "adb_datasets.paper",
-    "adb_datasets.odds",
-    "adb_datasets.adbench",
-    "adb_datasets.files",
-)
+#: Always registered (llm/datasette ``DEFAULT_PLUGINS``): the built-in protocols and the two
+#: packages that ship with adbench-dagmm.  A package lists its plugin modules in ``PLUGINS``, so
+#: the core names no detector or dataset module.
+BUILTIN_PLUGINS: tuple[str, ...] = ("adbench_dagmm.protocols", "adb_plugins", "adb_datasets")
+
+
+def builtin_modules() -> list[str]:
+    """The built-in plugin modules: each of ``BUILTIN_PLUGINS``, a package expanded to the
+    modules its ``PLUGINS`` names."""
+    modules: list[str] = []
+    for name in BUILTIN_PLUGINS:
+        listed = getattr(importlib.import_module(name), "PLUGINS", None)
+        modules += [f"{name}.{m}" for m in listed] if listed else [name]
+    return modules
+
 
 KINDS = ("detector", "dataset", "protocol", "suite", "reference", "report_section")
 _HOOK_OF_KIND = {
@@ -286,7 +289,7 @@ def get_plugin_manager(
         except Exception as exc:  # the plugin is broken, the framework is not
             info.error = _reason(exc)
 
-    for mod in BUILTIN_PLUGINS:
+    for mod in builtin_modules():
         add(mod, "", "builtin", lambda mod=mod: importlib.import_module(mod))
 
     if load_entrypoints:
