@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import UsageError
@@ -104,8 +105,13 @@ def merge_sweep(sweep, *, detector, dataset, protocol, seeds, seed_start, label_
     return detectors, datasets, protocols, seed_list, start, options
 
 
-def make_executor(kind: ExecutorKind, jobs: int, scheduler: str | None):  # type: ignore[no-untyped-def]
-    """The executor for ``--executor``/``--jobs``/``--scheduler`` (usage errors exit 2)."""
+def make_executor(kind: ExecutorKind, jobs: int, scheduler: str | None,  # type: ignore[no-untyped-def]
+                  timeout: float | None = None):
+    """The executor for ``--executor``/``--jobs``/``--scheduler`` (usage errors exit 2).
+
+    ``--jobs 1`` runs in this process, unless there is a ``--timeout``: then the runs go to one
+    warm worker process, which can be killed (its start-up is not the runs' time).
+    """
     from ..executors import DaskExecutor, LocalExecutor
     from ..runner import serial_executor
 
@@ -119,7 +125,7 @@ def make_executor(kind: ExecutorKind, jobs: int, scheduler: str | None):  # type
         return DaskExecutor(scheduler)
     if scheduler:
         raise UsageError("--scheduler goes with --executor dask.")
-    return LocalExecutor(jobs) if jobs > 1 else serial_executor
+    return LocalExecutor(jobs) if jobs > 1 or timeout else serial_executor
 
 
 @app.command("run")
@@ -151,15 +157,9 @@ def run_command(
     Exit status: 0 when every run is ok, 1 when some run failed
     (the table is still printed), 2 for a usage error, 130 when interrupted.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from ..context import RunContext
-    from ..devices import assign_device, check_device, cuda_device_count, validate_device
+    from ..devices import check_device
     from ..executors import LocalExecutor
-    from ..plan import build_configs, grid_labels
-    from ..results import Store
-    from ..runner import run_sweep
-    from ..summary import summarize
     from ..sweepfile import load_sweep
 
     sweep = load_sweep(config) if config is not None else None
@@ -179,7 +179,29 @@ def run_command(
     results = results or Path(run_opts.get("results", "results"))
     data_dir = data_dir or (Path(run_opts["data_dir"]) if "data_dir" in run_opts else None)
     force = force or bool(run_opts.get("force", False))
-    run_executor = make_executor(executor, jobs, scheduler)
+    run_executor = make_executor(executor, jobs, scheduler, timeout)
+    if isinstance(run_executor, LocalExecutor):  # the workers import while this process plans
+        run_executor.start(RunContext(str(data_dir) if data_dir else None, state.plugins_dir))
+    try:
+        _run(run_executor, executor, detector, dataset, protocol, param, sweep, seeds, seed_start,
+             label_column, anomaly_label, impute, timeout, device, results, data_dir, force, scheduler)
+    finally:
+        if isinstance(run_executor, LocalExecutor):
+            run_executor.stop()
+
+
+def _run(run_executor, executor, detector, dataset, protocol, param, sweep, seeds, seed_start,  # type: ignore[no-untyped-def]
+         label_column, anomaly_label, impute, timeout, device, results, data_dir, force, scheduler) -> None:
+    """The sweep of ``adb run`` once its options are read (see :func:`run_command`)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..context import RunContext
+    from ..devices import assign_device, cuda_device_count, validate_device
+    from ..executors import LocalExecutor
+    from ..plan import build_configs, grid_labels
+    from ..results import Store
+    from ..runner import run_sweep
+    from ..summary import summarize
 
     registry = get_registry()
     if detector:  # names from the command line: their errors name no file
@@ -210,24 +232,35 @@ def run_command(
         else:  # one worker: this process, worker index 0
             resolved = assign_device(device, 0, count)
             configs = [dataclasses.replace(c, device=resolved) if c.device else c for c in configs]
-    counts = {"ok": 0, "skipped": 0, "failed": 0}
+    counts = {"ok": 0, "skipped": 0, "failed": 0, "kept": 0}
+    unavailable: set[str] = set()
     with Store(results) as store, Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=err_console, transient=False,
     ) as progress:
         task = progress.add_task("runs", total=len(configs))
 
-        def on_result(row, skipped):  # type: ignore[no-untyped-def]
-            if skipped:
+        def on_result(row, outcome):  # type: ignore[no-untyped-def]
+            if outcome == "skipped":
                 counts["skipped"] += 1
             elif row["status"] == "ok":
                 counts["ok"] += 1
             else:
                 counts["failed"] += 1
-                progress.console.print(
-                    f"[red]{row['status']}[/] {row['detector']} on {row['dataset']} seed {row['seed']}: "
-                    f"{row.get('error')}", highlight=False, soft_wrap=True,
-                )
+                counts["kept"] += outcome == "kept"
+                if outcome == "unavailable" or row["dataset"] in unavailable:
+                    if row["dataset"] not in unavailable:  # one message per dataset, not per run
+                        unavailable.add(row["dataset"])
+                        progress.console.print(
+                            f"[red]error[/] dataset {escape(row['dataset'])} (its runs are stored "
+                            f"as failed, the rest of the sweep goes on): {escape(str(row.get('error')))}",
+                            highlight=False, soft_wrap=True)
+                else:
+                    progress.console.print(
+                        f"[red]{row['status']}[/] {escape(row['detector'])} on {escape(row['dataset'])} "
+                        f"seed {row['seed']}: {escape(str(row.get('error')))}", highlight=False,
+                        soft_wrap=True,
+                    )
             progress.update(task, advance=1, description=(
                 f"runs ({counts['ok']} ok, {counts['skipped']} stored, {counts['failed']} failed)"))
 
@@ -239,10 +272,14 @@ def run_command(
     out_console.print(table)
     for note in footnotes:
         out_console.print(note, highlight=False, markup=False, soft_wrap=True)
-    failed = [r for r in rows if r["status"] != "ok"]
     if counts["skipped"]:
         err_console.print(f"{counts['skipped']} run(s) already stored were skipped (--force reruns them).")
-    err_console.print(f"results: {store.path}")
-    if failed:
-        err_console.print(f"[red]{len(failed)} of {len(rows)} run(s) failed[/]; `adb export --status error` lists them.")
+    err_console.print(f"results: {escape(str(store.path))}")
+    if counts["failed"]:  # this sweep's attempts, whether or not they became the stored rows
+        err_console.print(f"[red]{counts['failed']} of {len(configs)} run(s) failed[/]; "
+                          "`adb export --status error` lists them.")
+        if counts["kept"]:
+            err_console.print(f"{counts['kept']} of them had an ok result stored already: the ok "
+                              "results were kept (`adb export --all --status error` lists the "
+                              "failed attempts).")
         raise typer.Exit(1)
