@@ -187,7 +187,8 @@ class LocalExecutor:
       :class:`~adbench_dagmm.context.RunContext` (registry, loaded datasets, last split, warmed
       detectors) for all its runs.  A run's ``timeout`` counts from when a ready worker gets
       it, and stands still while that worker warms a detector up (imports, first-call
-      compilation; see :meth:`RunContext.warm_up`), for at most :attr:`WARM_UP_LIMIT` seconds.
+      compilation; see :meth:`RunContext.warm_up`) for at most the timeout again (so a warm-up
+      that hangs still times out).
     * **A split is made once per worker.**  A free worker takes a run of the split it holds;
       failing that, one of a split no other worker is on.
     * **Failures stay local.**  A run past its ``timeout`` is killed with its worker and yielded
@@ -198,9 +199,6 @@ class LocalExecutor:
     ``device`` requests ``auto``/``cuda`` are pinned to one GPU per worker (see
     :func:`assign_device`).
     """
-
-    #: Longest time a warm-up may stop a run's timeout clock (a hung warm-up still times out).
-    WARM_UP_LIMIT = 600.0
 
     def __init__(self, jobs: int, *, threads: int | None = None, retries: int = 1,
                  device_count: int | None = None) -> None:
@@ -287,12 +285,12 @@ class LocalExecutor:
             if self.startup_seconds is None and all(w is not None and w.ready for w in self._slots):
                 self.startup_seconds = time.perf_counter() - self._started
         elif kind == "warm" and task is not None and task.deadline is not None:
-            now = time.monotonic()
-            if payload == "start":
+            now, limit = time.monotonic(), task.run.config.timeout or 0.0
+            if payload == "start":  # the clock stops, for at most the timeout again
                 task.paused_at = now
-                task.deadline += self.WARM_UP_LIMIT
+                task.deadline += limit
             elif task.paused_at is not None:
-                task.deadline += (now - task.paused_at) - self.WARM_UP_LIMIT
+                task.deadline += min(now - task.paused_at, limit) - limit
                 task.paused_at = None
         elif kind == "result":
             worker.task = None

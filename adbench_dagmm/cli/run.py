@@ -277,9 +277,9 @@ def _run(run_executor, executor, detector, dataset, protocol, param, sweep, seed
     err_console.print(f"results: {escape(str(store.path))}")
     if counts["failed"]:  # this sweep's attempts, whether or not they became the stored rows
         err_console.print(f"[red]{counts['failed']} of {len(configs)} run(s) failed[/]; "
-                          "`adb export --status error` lists them.")
+                          "`adb export --status error` lists them.", soft_wrap=True)
         if counts["kept"]:
             err_console.print(f"{counts['kept']} of them had an ok result stored already: the ok "
                               "results were kept (`adb export --all --status error` lists the "
-                              "failed attempts).")
+                              "failed attempts).", soft_wrap=True)
         raise typer.Exit(1)
