@@ -359,3 +359,15 @@ def test_a_free_worker_takes_a_run_of_the_split_it_holds_else_a_split_nobody_is_
     retry = _Task(runs[5], attempt=2)
     queue.appendleft(retry)
     assert LocalExecutor._pick(worker, queue, busy=set()) is retry
+
+
+def test_workers_started_before_planning_end_with_a_usage_error(tmp_path: Path, csv_dataset: Path) -> None:
+    import psutil
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    result = adb(FIXTURE_PLUGINS, "run", "-d", "mean_distance", "-D", "no_such_dataset", "--jobs", "2",
+                 "--results", str(tmp_path / "res"))
+    assert result.exit_code == 2, result.output
+    left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    _, alive = psutil.wait_procs(left, timeout=10)
+    assert not alive, f"worker processes outlived the command: {alive}"

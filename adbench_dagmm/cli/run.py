@@ -149,6 +149,7 @@ def run_command(
     label_column: Optional[str] = typer.Option(None, "--label-column", help="For file datasets: the label column (default 'label', else the last column)."),
     anomaly_label: Optional[str] = typer.Option(None, "--anomaly-label", help="For file datasets: the label value that marks an anomaly (default 1)."),
     impute: Optional[str] = typer.Option(None, "--impute", help="For file datasets with NaN/inf: none (error), mean, median or drop (default none)."),
+    ctx: typer.Context = None,  # type: ignore[assignment]  (typer passes the command's context)
 ) -> None:
     """Run detectors on datasets over several seeds, store every run, print mean ± std.
 
@@ -157,9 +158,15 @@ def run_command(
     Exit status: 0 when every run is ok, 1 when some run failed
     (the table is still printed), 2 for a usage error, 130 when interrupted.
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from ..context import RunContext
-    from ..devices import check_device
+    from ..devices import assign_device, check_device, cuda_device_count, validate_device
     from ..executors import LocalExecutor
+    from ..plan import build_configs, grid_labels
+    from ..results import Store
+    from ..runner import run_sweep
+    from ..summary import summarize
     from ..sweepfile import load_sweep
 
     sweep = load_sweep(config) if config is not None else None
@@ -182,26 +189,7 @@ def run_command(
     run_executor = make_executor(executor, jobs, scheduler, timeout)
     if isinstance(run_executor, LocalExecutor):  # the workers import while this process plans
         run_executor.start(RunContext(str(data_dir) if data_dir else None, state.plugins_dir))
-    try:
-        _run(run_executor, executor, detector, dataset, protocol, param, sweep, seeds, seed_start,
-             label_column, anomaly_label, impute, timeout, device, results, data_dir, force, scheduler)
-    finally:
-        if isinstance(run_executor, LocalExecutor):
-            run_executor.stop()
-
-
-def _run(run_executor, executor, detector, dataset, protocol, param, sweep, seeds, seed_start,  # type: ignore[no-untyped-def]
-         label_column, anomaly_label, impute, timeout, device, results, data_dir, force, scheduler) -> None:
-    """The sweep of ``adb run`` once its options are read (see :func:`run_command`)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from ..context import RunContext
-    from ..devices import assign_device, cuda_device_count, validate_device
-    from ..executors import LocalExecutor
-    from ..plan import build_configs, grid_labels
-    from ..results import Store
-    from ..runner import run_sweep
-    from ..summary import summarize
+        ctx.call_on_close(run_executor.stop)  # when the command ends, also after an error
 
     registry = get_registry()
     if detector:  # names from the command line: their errors name no file
