@@ -3,7 +3,8 @@
 :func:`adbench_dagmm.execute.execute` is a pure function of a planned run *and* a
 :class:`RunContext`: the context says where the data folder (``--data-dir``) and the plugin
 folder (``--plugins-dir``) are, holds the registry built from those plugins, and owns the caches
-that let the runs of one worker share work (the last two loaded datasets, the last split).
+that let the runs of one worker share work (the last two loaded datasets, the last split, the
+detectors already warmed up).
 Nothing of it is process-wide: two contexts with different data folders run side by side in one
 process, and a test needs no reset between runs.  A context pickles as its locations only; the
 process that unpickles it builds its own registry and caches.
@@ -14,8 +15,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .dataset import use_data_dir
 
@@ -51,6 +53,10 @@ class RunContext:
         self._datasets: OrderedDict[tuple[str, str], Dataset] = OrderedDict()
         self._split_key: tuple[Any, ...] | None = None
         self._split: Split | None = None
+        self._warm: set[tuple[str, str]] = set()
+
+    #: Training rows a detector is warmed up on (see :meth:`warm_up`).
+    WARM_UP_ROWS = 128
 
     def __repr__(self) -> str:
         return f"RunContext(data_dir={self.data_dir!r}, plugins_dir={self.plugins_dir!r})"
@@ -115,6 +121,39 @@ class RunContext:
             self._split_key = key
         assert self._split is not None
         return self._split
+
+    def warm_up(self, name: str, cls: type, params: dict[str, Any], X_train: Any, *,
+                on_warm_up: Callable[[str], None] | None = None) -> float:
+        """Fit and score detector ``name`` once on a few training rows, the first time this
+        context runs it (per device); return the seconds spent (0 when already warm).
+
+        What a first call pays once per process (importing PyOD or torch inside ``fit``,
+        compiling numba kernels, starting CUDA) is paid here, so a run's ``fit_seconds`` and
+        ``score_seconds`` are the detector's own and a ``--timeout`` counts only the run.
+        A warm-up that fails is ignored: the run itself then fails and says why.
+        ``on_warm_up("start")``/``("end")`` bracket the warm-up (a worker pauses the run's
+        timeout meanwhile).
+        """
+        from .isolation import stdout_to_stderr
+
+        key = (name, str(params.get("device")))
+        if key in self._warm:
+            return 0.0
+        self._warm.add(key)
+        if on_warm_up is not None:
+            on_warm_up("start")
+        start = time.perf_counter()
+        try:
+            rows = X_train[: self.WARM_UP_ROWS]
+            with stdout_to_stderr():
+                detector = cls(**params).fit(rows)
+                detector.decision_function(rows)
+        except Exception:  # noqa: BLE001  (tiny data may not suit every parameter set)
+            pass
+        finally:
+            if on_warm_up is not None:
+                on_warm_up("end")
+        return time.perf_counter() - start
 
     def clear(self) -> None:
         """Drop the cached datasets and split (the registry stays)."""

@@ -13,11 +13,12 @@ import time
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .context import RunContext
 from .environment import PeakRSS, environment, seed_everything
 from .errors import AdbError, UsageError
+from .isolation import stdout_to_stderr, user_interrupted
 from .metrics import compute_metrics, curves
 from .params import constructor_params
 from .plan import PlannedRun, RunConfig, plan
@@ -32,13 +33,14 @@ RESERVED_ARTIFACTS = ("curves",)
 def base_row(run: PlannedRun) -> dict[str, Any]:
     """The identifying columns of a run's row, as planned (status still to be set)."""
     config, env = run.config, environment()
+    versions = {**env["versions"], **{f"plugin {k}": v for k, v in run.plugins.items()}}
     return {
         "run_id": run.run_id,
         "detector": config.detector, "params": dict(run.params), "dataset": config.dataset,
         "data_sha256": run.data_sha256, "protocol": config.protocol,
         "protocol_version": run.protocol_version, "seed": config.seed,
         "dataset_options": dict(config.dataset_options),
-        "versions": env["versions"], "git_commit": env["git_commit"], "host": env["host"],
+        "versions": versions, "git_commit": env["git_commit"], "host": env["host"],
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "notes": [],
     }
 
@@ -62,16 +64,31 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def execute(run: PlannedRun | RunConfig, context: RunContext | None = None) -> Result:
+def execute(run: PlannedRun | RunConfig, context: RunContext | None = None, *,
+            on_warm_up: Callable[[str], None] | None = None) -> Result:
     """Run one planned run in ``context``; return ``(row, artifacts)``.  Never raises for a
     failing run.
 
     A bare :class:`RunConfig` is planned first; ``context`` defaults to a fresh one with no
     data folder of its own (``$ADB_DATA_DIR`` and the user cache).
+
+    What the run measures is its own: before the first run of a detector in a context, the
+    detector is warmed up on a few training rows (:meth:`RunContext.warm_up`: imports,
+    first-call compilation), so ``fit_seconds``/``score_seconds`` exclude those one-off costs;
+    ``peak_rss_mb`` is the increase of resident memory during fit and score over the memory
+    before them (see :class:`~adbench_dagmm.environment.PeakRSS`).  ``on_warm_up("start")``
+    and ``on_warm_up("end")`` bracket a warm-up (a worker pauses the run's timeout meanwhile).
+
+    Whatever the detector raises fails the run: an exception, ``SystemExit`` and a
+    ``KeyboardInterrupt`` that is not the user's Ctrl-C (see
+    :func:`~adbench_dagmm.isolation.user_interrupts`).  What it prints goes to stderr, never
+    into the results on stdout.
     """
     context = context if context is not None else RunContext()
     if isinstance(run, RunConfig):
         run = plan([run], context)[0]
+    if run.data_error is not None:  # planning could not find or download the data
+        return failure_row(run, "error", run.data_error), {}
     config = run.config
     row = base_row(run)
     artifacts: dict[str, Any] = {}
@@ -94,8 +111,10 @@ def execute(run: PlannedRun | RunConfig, context: RunContext | None = None) -> R
         row["params"] = params
         row.update(n_train=int(split.X_train.shape[0]), n_test=int(split.X_test.shape[0]),
                    n_features=int(split.X_train.shape[1]), contamination=split.contamination)
+        with context.activate():
+            context.warm_up(config.detector, cls, params, split.X_train, on_warm_up=on_warm_up)
         seed_everything(config.seed)
-        with PeakRSS() as mem, context.activate():
+        with PeakRSS() as mem, context.activate(), stdout_to_stderr():
             detector = cls(**params)
             start = time.perf_counter()
             fitted = detector.fit(split.X_train)
@@ -113,12 +132,23 @@ def execute(run: PlannedRun | RunConfig, context: RunContext | None = None) -> R
             )
         predictions = registry.protocol(config.protocol)().threshold(scores, split.contamination)
         row.update(compute_metrics(split.y_test, scores, predictions))
-        extra = _detector_artifacts(config.detector, detector, split.X_test)
+        with stdout_to_stderr():
+            extra = _detector_artifacts(config.detector, detector, split.X_test)
         row["notes"] = row["notes"] + extra.pop("notes", [])
         _label_row_samples(extra, split.y_test)
         row.update(status="ok", error=None)
         artifacts["curves"] = curves(split.y_test, scores)
         artifacts.update(extra)
+    except KeyboardInterrupt as exc:
+        if user_interrupted():  # Ctrl-C: the sweep stops, finished runs are kept
+            raise
+        row.update(status="error", error=f"the run raised KeyboardInterrupt, not the user "
+                   f"({error_text(exc)})")
+        artifacts = {}
+    except SystemExit as exc:  # a plugin's sys.exit() ends its run, not the sweep
+        row.update(status="error", error=f"the run called sys.exit({exc.code!r}) "
+                   f"({error_text(exc)})")
+        artifacts = {}
     except Exception as exc:  # a failing plugin fails its run, not the sweep
         row.update(status="error", error=error_text(exc))
         artifacts = {}

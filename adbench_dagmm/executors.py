@@ -23,7 +23,6 @@ import multiprocessing.connection
 import os
 import signal
 import sys
-import threading
 import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
@@ -34,7 +33,7 @@ from .devices import assign_device
 from .environment import environment
 from .errors import AdbError, UsageError
 from .execute import Result, execute, failure_row
-from .isolation import describe_exit, run_isolated
+from .isolation import describe_exit, die_with_parent, run_isolated
 
 if TYPE_CHECKING:
     from .plan import PlannedRun
@@ -79,14 +78,6 @@ def _thread_env(threads: int) -> Iterator[None]:
 
 
 # -- the local worker pool --------------------------------------------------------------------
-def _watch_parent(parent_pid: int) -> None:
-    """End this worker when the driver is gone (kill -9 leaves no orphan running on)."""
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent_pid:
-            os._exit(0)
-
-
 def _worker_main(conn: Any, threads: int, parent_pid: int, locations: dict[str, str | None]) -> None:
     """A worker: run planned runs received on ``conn`` one at a time and send back their results."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
@@ -94,7 +85,7 @@ def _worker_main(conn: Any, threads: int, parent_pid: int, locations: dict[str, 
         os.dup2(2, 1)  # stdout carries the driver's results; plugin chatter goes to stderr
     except OSError:
         pass
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    die_with_parent(parent_pid)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)  # libraries already loaded; later ones read THREAD_ENV
@@ -108,6 +99,10 @@ def _worker_main(conn: Any, threads: int, parent_pid: int, locations: dict[str, 
     except Exception:  # noqa: BLE001  (the run itself will fail and say why)
         pass
     conn.send(("ready", os.getpid()))
+
+    def on_warm_up(phase: str) -> None:  # the driver stops the run's timeout clock meanwhile
+        conn.send(("warm", phase))
+
     while True:
         try:
             run = conn.recv()
@@ -122,7 +117,13 @@ def _worker_main(conn: Any, threads: int, parent_pid: int, locations: dict[str, 
             os._exit(0)
         if "torch" in sys.modules:  # torch read OMP_NUM_THREADS at import; keep it in line
             sys.modules["torch"].set_num_threads(threads)
-        conn.send(("result", execute(run, context)))
+        conn.send(("result", execute(run, context, on_warm_up=on_warm_up)))
+
+
+def split_key(run: PlannedRun) -> tuple[str, str, str, int]:
+    """The (dataset, options, protocol, seed) whose split a run uses."""
+    config = run.config
+    return (config.dataset, repr(sorted(config.dataset_options.items())), config.protocol, config.seed)
 
 
 @dataclasses.dataclass
@@ -130,6 +131,7 @@ class _Task:
     run: PlannedRun
     attempt: int = 1
     deadline: float | None = None
+    paused_at: float | None = None  # its worker is warming a detector up: the clock stands still
 
 
 class _Worker:
@@ -139,6 +141,7 @@ class _Worker:
         self.index = index
         self.ready = False
         self.task: _Task | None = None
+        self.last_key: tuple[str, str, str, int] | None = None  # the split it holds
         self.conn, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=_worker_main, args=(child, threads, os.getpid(), locations),
                                 name=f"adb-worker-{index}")
@@ -177,11 +180,24 @@ class LocalExecutor:
     """Run planned runs on ``jobs`` spawned worker processes on this machine.
 
     Each worker runs one config at a time with ``threads`` OpenMP/BLAS/torch threads (default:
-    cores // jobs, so workers x threads <= cores).  Results are yielded as they finish.  A run
-    past its ``timeout`` is killed with its worker and yielded as ``timeout``; a worker that dies
-    loses only its run, which is retried ``retries`` times on a fresh worker and then yielded as
-    ``error`` ("worker process died ...").  ``device`` requests ``auto``/``cuda`` are pinned to
-    one GPU per worker (see :func:`assign_device`).
+    cores // jobs, so workers x threads <= cores).  Results are yielded as they finish.
+
+    * **Start-up is not a run's time.**  :meth:`start` spawns the workers at once (the driver
+      calls it before planning, so they import while it plans); a worker keeps its
+      :class:`~adbench_dagmm.context.RunContext` (registry, loaded datasets, last split, warmed
+      detectors) for all its runs.  A run's ``timeout`` counts from when a ready worker gets
+      it, and stands still while that worker warms a detector up (imports, first-call
+      compilation; see :meth:`RunContext.warm_up`) for at most the timeout again (so a warm-up
+      that hangs still times out).
+    * **A split is made once per worker.**  A free worker takes a run of the split it holds;
+      failing that, one of a split no other worker is on.
+    * **Failures stay local.**  A run past its ``timeout`` is killed with its worker and yielded
+      as ``timeout``; a worker that dies loses only its run, which is retried ``retries`` times
+      on a fresh worker and then yielded as ``error`` ("worker process died ...").  Workers die
+      with the driver (``kill -9`` of ``adb run`` leaves no run going on).
+
+    ``device`` requests ``auto``/``cuda`` are pinned to one GPU per worker (see
+    :func:`assign_device`).
     """
 
     def __init__(self, jobs: int, *, threads: int | None = None, retries: int = 1,
@@ -194,8 +210,33 @@ class LocalExecutor:
         self.device_count = device_count
         #: worker index -> pids of the processes that served it (for tests and debugging)
         self.pids: dict[int, list[int]] = collections.defaultdict(list)
-        #: seconds from the start of the last sweep until its first workers were all ready
+        #: seconds from :meth:`start` until its workers were all ready
         self.startup_seconds: float | None = None
+        self._ctx = multiprocessing.get_context("spawn")
+        self._slots: list[_Worker | None] = []
+        self._locations: dict[str, str | None] | None = None
+        self._started = 0.0
+
+    # -- worker lifecycle -------------------------------------------------------------------------
+    def start(self, context: RunContext) -> None:
+        """Spawn the workers now (idempotent); they import and load plugins in the background."""
+        if self._slots:
+            return
+        self._locations = context.locations()
+        self._started = time.perf_counter()
+        self.startup_seconds = None
+        self._slots = [_Worker(self._ctx, i, self.threads, self._locations) for i in range(self.jobs)]
+
+    def stop(self, graceful: bool = False) -> None:
+        """End every worker (asking first when ``graceful``)."""
+        live = [w for w in self._slots if w is not None]
+        self._slots = []
+        if graceful:
+            for worker in live:
+                worker.ask_to_exit()
+        deadline = time.monotonic() + 3.0  # all at once: each interpreter takes a moment
+        for worker in live:
+            worker.stop(graceful, deadline)
 
     def _devices(self, runs: list[PlannedRun]) -> int:
         if self.device_count is None:
@@ -203,15 +244,30 @@ class LocalExecutor:
             self.device_count = devices.cuda_device_count() if needs else 0
         return self.device_count
 
-    def _fill(self, ctx: Any, slots: list[_Worker | None], queue: collections.deque[_Task],
-              device_count: int, locations: dict[str, str | None]) -> None:
+    @staticmethod
+    def _pick(worker: _Worker, queue: collections.deque[_Task], busy: set[Any]) -> _Task:
+        """The next task for ``worker``: a retry first; else one of the split it holds; else one
+        of a split no other worker is on; else the first."""
+        if queue[0].attempt == 1:
+            for wanted in (worker.last_key, None):
+                for task in queue:
+                    key = split_key(task.run)
+                    if (key == wanted) if wanted is not None else (key not in busy):
+                        queue.remove(task)
+                        return task
+        return queue.popleft()
+
+    def _fill(self, queue: collections.deque[_Task], device_count: int) -> None:
         """(Re)start workers while there is work and hand the next run to each ready, idle one."""
-        for i, worker in enumerate(slots):
+        assert self._locations is not None
+        for i, worker in enumerate(self._slots):
             if worker is None and queue:
-                slots[i] = worker = _Worker(ctx, i, self.threads, locations)
+                self._slots[i] = worker = _Worker(self._ctx, i, self.threads, self._locations)
             if worker is None or not worker.ready or worker.task is not None or not queue:
                 continue
-            task = worker.task = queue.popleft()
+            busy = {w.last_key for w in self._slots if w is not None and w.task is not None}
+            task = worker.task = self._pick(worker, queue, busy)
+            worker.last_key = split_key(task.run)
             run = task.run.with_device(assign_device(task.run.config.device, i, device_count))
             timeout = run.config.timeout
             task.deadline = time.monotonic() + timeout if timeout else None
@@ -220,22 +276,43 @@ class LocalExecutor:
             except OSError:
                 pass  # it died; the next receive() says so
 
+    def _on_message(self, i: int, worker: _Worker, kind: str, payload: Any,
+                    finished: list[Result]) -> None:
+        task = worker.task
+        if kind == "ready":
+            worker.ready = True
+            self.pids[i].append(payload)
+            if self.startup_seconds is None and all(w is not None and w.ready for w in self._slots):
+                self.startup_seconds = time.perf_counter() - self._started
+        elif kind == "warm" and task is not None and task.deadline is not None:
+            now, limit = time.monotonic(), task.run.config.timeout or 0.0
+            if payload == "start":  # the clock stops, for at most the timeout again
+                task.paused_at = now
+                task.deadline += limit
+            elif task.paused_at is not None:
+                task.deadline += min(now - task.paused_at, limit) - limit
+                task.paused_at = None
+        elif kind == "result":
+            worker.task = None
+            finished.append(payload)
+
     def __call__(self, runs: Iterable[PlannedRun], context: RunContext) -> Iterator[Result]:
         runs = list(runs)
         if not runs:
+            self.stop(graceful=True)
             return
         device_count = self._devices(runs)
-        locations = context.locations()
-        ctx = multiprocessing.get_context("spawn")
+        self.start(context)
+        for worker in self._slots[len(runs):]:  # more workers than runs
+            if worker is not None:
+                worker.stop(graceful=False)
+        slots = self._slots = self._slots[: len(runs)]
         queue = collections.deque(_Task(r) for r in runs)
-        slots: list[_Worker | None] = [None] * min(self.jobs, len(runs))
         startup_deaths = 0
         graceful = False
-        started = time.perf_counter()
-        self.startup_seconds = None
         try:
             while queue or any(w is not None and w.task is not None for w in slots):
-                self._fill(ctx, slots, queue, device_count, locations)
+                self._fill(queue, device_count)
                 live = [w for w in slots if w is not None]
                 deadlines = [w.task.deadline for w in live if w.task and w.task.deadline]
                 wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
@@ -246,7 +323,10 @@ class LocalExecutor:
                     if worker is None:
                         continue
                     try:
-                        message = worker.receive()
+                        while (message := worker.receive()) is not None:
+                            if message[0] == "ready":
+                                startup_deaths = 0
+                            self._on_message(i, worker, *message, finished)
                     except (EOFError, OSError):
                         worker.proc.join(timeout=5)
                         how = describe_exit(worker.proc.exitcode)
@@ -270,18 +350,6 @@ class LocalExecutor:
                                 f"worker process died ({how}) while running this run ({attempts}); "
                                 "the rest of the sweep went on")), {}))
                         continue
-                    if message is not None:
-                        kind, payload = message
-                        if kind == "ready":
-                            worker.ready = True
-                            startup_deaths = 0
-                            self.pids[i].append(payload)
-                            if self.startup_seconds is None and all(w is not None and w.ready for w in slots):
-                                self.startup_seconds = time.perf_counter() - started
-                        else:
-                            worker.task = None
-                            finished.append(payload)
-                        continue
                     task = worker.task
                     if task and task.deadline is not None and time.monotonic() >= task.deadline:
                         worker.stop(graceful=False)
@@ -289,17 +357,11 @@ class LocalExecutor:
                         finished.append((failure_row(task.run, "timeout", (
                             f"run exceeded the {task.run.config.timeout:g} s timeout and was killed")), {}))
                 # hand out work before the driver writes these, so no worker idles meanwhile
-                self._fill(ctx, slots, queue, device_count, locations)
+                self._fill(queue, device_count)
                 yield from finished
             graceful = True
-        finally:  # all at once: each worker's interpreter takes a moment to wind down
-            live = [w for w in slots if w is not None]
-            if graceful:
-                for worker in live:
-                    worker.ask_to_exit()
-            deadline = time.monotonic() + 3.0
-            for worker in live:
-                worker.stop(graceful, deadline)
+        finally:
+            self.stop(graceful)
 
 
 # -- Dask distributed ---------------------------------------------------------------------------

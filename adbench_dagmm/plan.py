@@ -3,7 +3,11 @@ planned once each (parameters resolved, run id computed) before anything execute
 
 A :class:`RunConfig` says what one run computes; :func:`plan` turns each into a
 :class:`PlannedRun` carrying the parameters the detector gets (the user's over the dataset's
-recommendations, plus the seed), the data checksum and the run id.  The driver skips stored
+recommendations, plus the seed), the data checksum, the identity of the plugins involved and the
+run id.  Planning resolves every dataset of the sweep once (finding or downloading its file): a
+dataset that cannot be had is one message on its runs (``data_error``), not one download per
+run.  It also checks every parameter set a detector will get (its ``check_params()``, if it
+has one) before any run starts.  The driver skips stored
 runs by that id, executors ship planned runs, and a run that never produced a row of its own
 (timeout, dead worker) is recorded under the same id: nothing is recomputed.
 """
@@ -15,7 +19,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from .errors import AdbError, UsageError
+from .errors import AdbError, ParameterError, UsageError
 from .params import build_params, constructor_params, parse_param_specs
 
 if TYPE_CHECKING:
@@ -50,6 +54,11 @@ class PlannedRun:
     params: dict[str, Any]
     data_sha256: str
     protocol_version: str
+    #: why the dataset cannot be had (not found, download failed); the run is then not executed
+    data_error: str | None = None
+    #: plugin name -> identity (version, and a one-file plugin's source sha256) of the plugins
+    #: that registered the detector and the dataset; part of the run id
+    plugins: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def with_device(self, device: str | None) -> PlannedRun:
         """The same run on another device (the run id does not change)."""
@@ -70,9 +79,11 @@ def resolved_params(registry: Registry, config: RunConfig, dataset: BaseDataset 
     return params
 
 
-def run_id(config: RunConfig, params: dict[str, Any], data_sha256: str, protocol_version: str) -> str:
-    """A stable hash of what determines the result of a run."""
+def run_id(config: RunConfig, params: dict[str, Any], data_sha256: str, protocol_version: str,
+           plugins: dict[str, str] | None = None) -> str:
+    """A stable hash of what determines the result of a run (``plugins``: see :class:`PlannedRun`)."""
     key = {
+        "plugins": plugins or {},
         "detector": config.detector,
         "params": {k: v for k, v in params.items() if k != "contamination"},
         "dataset": config.dataset,
@@ -87,24 +98,57 @@ def run_id(config: RunConfig, params: dict[str, Any], data_sha256: str, protocol
 
 
 def plan(configs: Iterable[RunConfig], context: RunContext) -> list[PlannedRun]:
-    """Resolve parameters and compute the id of every run, without loading any data."""
+    """Resolve parameters and compute the id of every run, without loading any data.
+
+    Each dataset's file is found (or downloaded) once: its checksum goes into the run id, and
+    a dataset that cannot be had gives its runs ``data_error``.  Every distinct parameter set
+    of a detector is checked (:func:`check_params`); a bad one raises
+    :class:`~adbench_dagmm.errors.ParameterError` (a usage error) before anything runs.
+    """
     registry = context.registry
     planned: list[PlannedRun] = []
-    sha_cache: dict[tuple[str, str], str] = {}
+    resolved: dict[tuple[str, str], tuple[str, str | None]] = {}
+    checked: set[tuple[str, str]] = set()
     with context.activate():
         for config in configs:
             key = (config.dataset, json.dumps(config.dataset_options, sort_keys=True))
             plugin = context.dataset_plugin(config.dataset, config.dataset_options)
-            if key not in sha_cache:
+            if key not in resolved:
                 try:
-                    sha_cache[key] = plugin.sha256()
-                except AdbError:
-                    sha_cache[key] = ""  # the run itself will fail and say why
+                    resolved[key] = (plugin.sha256(), None)
+                except AdbError as exc:
+                    resolved[key] = ("", str(exc))  # its runs fail with this message, once
+            sha, data_error = resolved[key]
             params = resolved_params(registry, config, plugin)
+            blob = json.dumps(params, sort_keys=True, default=str)
+            if (config.detector, blob) not in checked:
+                checked.add((config.detector, blob))
+                check_params(config.detector, registry.detector(config.detector), params)
             version = registry.protocol(config.protocol).version
-            planned.append(PlannedRun(config, run_id(config, params, sha_cache[key], version),
-                                      params, sha_cache[key], version))
+            plugins = {**registry.plugin_identity("detector", config.detector),
+                       **registry.plugin_identity("dataset", config.dataset)}
+            planned.append(PlannedRun(config, run_id(config, params, sha, version, plugins),
+                                      params, sha, version, data_error, plugins))
     return planned
+
+
+def check_params(name: str, cls: type, params: dict[str, Any]) -> None:
+    """Check a detector's parameters before any run: its ``check_params()`` method, if it has one.
+
+    The detector contract keeps ``__init__`` a plain store of its arguments and checks them in
+    ``fit``; a detector that can check them without data says so with ``check_params()``
+    (raising :class:`~adbench_dagmm.errors.ParameterError`), and a bad value then stops the
+    sweep with exit status 2 instead of failing each of its runs.
+    """
+    check = getattr(cls, "check_params", None)
+    if not callable(check):
+        return
+    try:
+        cls(**params).check_params()
+    except ParameterError as exc:
+        raise ParameterError(f"detector {name!r}: {exc}") from None
+    except Exception:  # noqa: BLE001  (not a parameter problem: the runs say what it is)
+        pass
 
 
 def build_configs(registry: Registry, detectors: Sequence[str], datasets: Sequence[str],

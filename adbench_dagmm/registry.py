@@ -75,10 +75,21 @@ class PluginInfo:
     hooks: list[str] = dataclasses.field(default_factory=list)
     registered: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     error: str | None = None
+    #: sha256 of a one-file plugin's source ("" for installed plugins)
+    sha256: str = ""
 
     @property
     def available(self) -> bool:
         return self.error is None
+
+    @property
+    def identity(self) -> str:
+        """What identifies this plugin's code in a run's configuration: its distribution's
+        version, and for a one-file plugin the sha256 of its source as well (a one-file plugin
+        has no distribution; editing it changes its identity)."""
+        if not self.sha256:
+            return self.version
+        return " ".join(filter(None, (self.version, f"sha256:{self.sha256[:16]}")))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,6 +144,13 @@ class Registry:
 
     def detector(self, name: str) -> type:
         return self.get("detector", name).cls
+
+    def plugin_identity(self, kind: str, name: str) -> dict[str, str]:
+        """``{plugin: identity}`` of the plugin that registered ``name`` (see
+        :attr:`PluginInfo.identity`); empty for a name no plugin registered (a file dataset)."""
+        entry = self.entries[kind].get(name)
+        info = next((p for p in self.plugins if entry and p.name == entry.plugin), None)
+        return {info.name: info.identity} if info is not None else {}
 
     def dataset(self, name: str) -> type:
         return self.get("dataset", name).cls
@@ -229,10 +247,13 @@ class Registry:
         table[name] = Entry(kind, name, value, plugin)  # type: ignore[arg-type]
 
 
-def _module_version(module: object) -> str:
+def _module_version(module: object, default: str | None = None) -> str:
+    """``module.__version__``, else ``default``, else this distribution's version (built-ins)."""
     version = getattr(module, "__version__", None)
     if version:
         return str(version)
+    if default is not None:
+        return default
     try:
         return importlib.metadata.version("adbench-dagmm")
     except importlib.metadata.PackageNotFoundError:
@@ -243,6 +264,15 @@ def _reason(exc: BaseException) -> str:
     last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" ({Path(last[0].filename).name}:{last[0].lineno})" if last else ""
     return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
 
 
 def _load_file_plugin(path: Path) -> ModuleType:
@@ -276,16 +306,16 @@ def get_plugin_manager(
         pm.set_blocked(blocked)
     infos: list[PluginInfo] = []
 
-    def add(name: str, version: str, source: str, load) -> None:  # type: ignore[no-untyped-def]
+    def add(name: str, version: str, source: str, load, sha256: str = "") -> None:  # type: ignore[no-untyped-def]
         if pm.is_blocked(name):
             return
-        info = PluginInfo(name=name, version=version, source=source)
+        info = PluginInfo(name=name, version=version, source=source, sha256=sha256)
         infos.append(info)
         try:
             module = load()
             pm.register(module, name=name)
             if version == "":
-                info.version = _module_version(module)
+                info.version = _module_version(module, default="" if sha256 else None)
         except Exception as exc:  # the plugin is broken, the framework is not
             info.error = _reason(exc)
 
@@ -310,7 +340,14 @@ def get_plugin_manager(
         for path in sorted(folder.glob("*.py")):
             if path.name.startswith("_"):
                 continue
-            add(path.stem, "", f"file {path}", lambda path=path: _load_file_plugin(path))
+            # an installed plugin of the same name keeps its name; the file is `file:<stem>`,
+            # so both load (and a name either registers twice is an error naming both)
+            if pm.is_blocked(path.stem):  # ADB_DISABLE_PLUGINS=<stem>; `file:<stem>` blocks the file only
+                continue
+            taken = any(info.name == path.stem for info in infos)
+            name = f"file:{path.stem}" if taken else path.stem
+            add(name, "", f"file {path}", lambda path=path: _load_file_plugin(path),
+                sha256=_file_sha256(path))
 
     pm.check_pending()
     return pm, infos

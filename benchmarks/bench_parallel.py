@@ -1,26 +1,37 @@
-"""How much ``--jobs 2`` gains over ``--jobs 1``, and what the framework costs per run.
+"""How much ``adb run --jobs 2`` gains over ``--jobs 1``, and what the framework costs per run.
 
-    python benchmarks/bench_parallel.py [--runs 12] [--jobs 2] [--seconds 1.0]
+    ADB_DATA_DIR=../shared/data python benchmarks/bench_parallel.py [--jobs 2] [--repeat 1]
 
-Three sweeps go through :func:`adbench_dagmm.runner.run_sweep`, as ``adb run`` does, each into
-a fresh store:
+Every sweep is a real ``adb run`` command in a fresh process, timed from its start to its exit:
+interpreter start-up, imports, the registry, planning, the workers' start-up, the runs and the
+store writes all count, as a user feels them.  ``--jobs 1`` and ``--jobs N`` run the same sweep
+side by side (alternating, ``--repeat`` times; the best of each is kept), each into a fresh
+store, so a busy machine slows both alike.
 
-* ``spin``: a test detector that burns ``--seconds`` / 2 of CPU time in fit (pure Python, one
-  thread), so the ideal speed-up is the number of free cores;
-* ``iforest``: the real PyOD baseline (300 trees) on a seeded 20 000 x 20 table;
-* ``sleep``: a test detector whose fit takes exactly ``--seconds`` of wall time; the wall time
-  per run minus ``--seconds`` is the framework's overhead (plan, dataset load and split,
-  scoring, metrics, the store write and, for ``--jobs``, the workers' start-up).
+* ``spin``: 12 runs of a test detector that burns 1 s of CPU (one thread, pure Python) in fit on
+  a 2000 x 10 table: the ideal speed-up is the number of free cores.
+* ``pyod``: the 27-run sweep iforest, hbos, pca x odds:wbc, odds:glass, thyroid x 3 seeds
+  (needs the ODDS files: ``$ADB_DATA_DIR`` or ``--data-dir``).
+* ``overhead``: the wall time per run of a test detector whose fit takes exactly 1 s (sleep),
+  from the difference of a 10-run and a 2-run sweep (so start-up cancels), minus 1 s: what the
+  framework adds to each run (dataset, split, scoring, metrics, the store write).
 
-Timings include starting the worker processes (a fixed cost, paid once per sweep).  The machine
-load is printed before and after: on a shared machine other people's work slows ``--jobs``
-most, so read the figures with it.
+The test detectors burn their time only for fits on >= 500 rows, as real detectors' cost grows
+with the data: the workers' warm-up fit (a few rows, see ``RunContext.warm_up``) is instant.
+The figures go to this script's section of ``benchmarks/RESULTS.md``.
+
+Measure on an idle machine: with Linux's autogroup scheduling
+(``/proc/sys/kernel/sched_autogroup_enabled``), a machine busy with other sessions' work gives
+this session a fixed share of the CPU however many processes it runs, so ``--jobs`` cannot gain
+there (each of two workers then fits at half the speed of a lone process).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -29,11 +40,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from adbench_dagmm.executors import LocalExecutor, available_cores, threads_per_worker
-from adbench_dagmm.results import Store
-from adbench_dagmm.context import RunContext
-from adbench_dagmm.plan import RunConfig
-from adbench_dagmm.runner import run_sweep, serial_executor
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_md import write_section  # noqa: E402
+
+from adbench_dagmm.executors import available_cores, threads_per_worker  # noqa: E402
 
 PLUGIN = textwrap.dedent('''
     import time
@@ -44,20 +54,24 @@ PLUGIN = textwrap.dedent('''
 
 
     class Spin(BaseDetector):
-        """Burns ``seconds`` of CPU time in fit (one thread), then scores by distance to the mean."""
+        """Burns ``seconds`` of CPU time in a fit on >= 500 rows (one thread)."""
 
         name = "spin"
 
-        def __init__(self, seconds=0.5, random_state=None):
+        def __init__(self, seconds=1.0, random_state=None):
             self.seconds = seconds
             self.random_state = random_state
 
-        def fit(self, X, y=None):
-            X = self._validate_data(X, reset=True)
+        def burn(self):
             end, x = time.process_time() + self.seconds, 0
             while time.process_time() < end:
                 for i in range(10_000):
                     x += i * i
+
+        def fit(self, X, y=None):
+            X = self._validate_data(X, reset=True)
+            if X.shape[0] >= 500:
+                self.burn()
             self.mean_ = X.mean(axis=0)
             return self
 
@@ -67,15 +81,12 @@ PLUGIN = textwrap.dedent('''
 
 
     class Sleep(Spin):
-        """Takes exactly ``seconds`` of wall time in fit (no CPU)."""
+        """Takes exactly ``seconds`` of wall time in a fit on >= 500 rows (no CPU)."""
 
         name = "sleep"
 
-        def fit(self, X, y=None):
-            X = self._validate_data(X, reset=True)
+        def burn(self):
             time.sleep(self.seconds)
-            self.mean_ = X.mean(axis=0)
-            return self
 
 
     @hookimpl
@@ -83,6 +94,14 @@ PLUGIN = textwrap.dedent('''
         register(Spin)
         register(Sleep)
 ''')
+
+PYOD_SWEEP = ["-d", "iforest", "-d", "hbos", "-d", "pca", "-D", "odds:wbc", "-D", "odds:glass",
+              "-D", "thyroid", "--seeds", "3"]
+
+
+def adb_command() -> list[str]:
+    script = Path(sys.executable).parent / "adb"
+    return [str(script)] if script.is_file() else [sys.executable, "-c", "from adbench_dagmm.cli import main; main()"]
 
 
 def make_data(folder: Path, n: int, d: int) -> str:
@@ -98,27 +117,38 @@ def make_data(folder: Path, n: int, d: int) -> str:
     return str(path)
 
 
-def sweep_seconds(configs: list[RunConfig], plugins: str, executor, store_dir: Path) -> tuple[float, float, list[dict]]:  # type: ignore[no-untyped-def]
-    """Wall seconds of the sweep, of which start-up of its workers, and its rows."""
-    context = RunContext(plugins_dir=plugins)
-    context.registry  # built once per `adb run` as well: not part of a run
-    with Store(store_dir) as store:
-        start = time.perf_counter()
-        ids = run_sweep(configs, store, context=context, executor=executor, force=True)
-        wall = time.perf_counter() - start
-        rows = store.rows(run_ids=ids)
-    bad = [r for r in rows if r["status"] != "ok"]
-    if bad:
-        raise SystemExit(f"benchmark run failed: {bad[0]['error']}")
-    return wall, getattr(executor, "startup_seconds", None) or 0.0, rows
+def timed(args: list[str], plugins: str, results: Path) -> float:
+    """Wall seconds of one ``adb run`` command, from process start to exit (it must succeed)."""
+    command = [*adb_command(), "--plugins-dir", plugins, "run", *args, "--results", str(results), "--force"]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark sweep failed ({done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}")
+    return wall
+
+
+def side_by_side(args: list[str], plugins: str, folder: Path, jobs: int, repeat: int) -> tuple[float, float]:
+    """Best wall time of ``--jobs 1`` and of ``--jobs N`` over ``repeat`` alternating rounds."""
+    best = {1: float("inf"), jobs: float("inf")}
+    for r in range(repeat):
+        for j in (1, jobs):
+            best[j] = min(best[j], timed([*args, "--jobs", str(j)], plugins, folder / f"res-{j}-{r}-{time.time_ns()}"))
+    return best[1], best[jobs]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=12, help="runs per sweep (default 12)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes to compare with 1 (default 2)")
-    parser.add_argument("--seconds", type=float, default=1.0, help="length of one sleep run (default 1.0)")
+    parser.add_argument("--repeat", type=int, default=1, help="alternating rounds per sweep; best kept (default 1)")
+    parser.add_argument("--skip-pyod", action="store_true", help="skip the 27-run PyOD sweep (no ODDS files)")
     args = parser.parse_args()
+
+    lines = []
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        lines.append(text)
 
     with tempfile.TemporaryDirectory(prefix="adb-bench-") as tmp:
         folder = Path(tmp)
@@ -126,38 +156,39 @@ def main() -> None:
         (folder / "plugins").mkdir()
         (folder / "plugins" / "bench_plugin.py").write_text(PLUGIN)
         plugins = str(folder / "plugins")
-        small = make_data(folder, 2_000, 10)
-        large = make_data(folder, 20_000, 20)
+        table = make_data(folder, 2_000, 10)
+        load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
 
-        def configs(detector: str, params: dict, data: str, runs: int) -> list[RunConfig]:
-            return [RunConfig(detector, params, data, "zong2018", seed) for seed in range(runs)]
+        say(f"cores: {available_cores()}; --jobs {args.jobs} gives {threads_per_worker(args.jobs)} thread(s) "
+            f"per worker; load average before: {load_before}")
+        say("")
+        say(f"| sweep | runs | --jobs 1 s | --jobs {args.jobs} s | speed-up | target |")
+        say("| --- | ---: | ---: | ---: | ---: | ---: |")
+        sweeps = [("spin: 1 s CPU per fit, 2000 x 10", ["-d", "spin", "-D", table, "--seeds", "12"], 12, 1.7)]
+        if not args.skip_pyod:
+            sweeps.append(("iforest, hbos, pca x odds:wbc, odds:glass, thyroid x 3 seeds", PYOD_SWEEP, 27, 1.3))
+        for label, sweep_args, runs, target in sweeps:
+            serial, parallel = side_by_side(sweep_args, plugins, folder, args.jobs, args.repeat)
+            say(f"| {label} | {runs} | {serial:.2f} | {parallel:.2f} | {serial / parallel:.2f}x | {target}x |")
 
-        print(f"cores: {available_cores()}, --jobs {args.jobs} gives {threads_per_worker(args.jobs)} "
-              f"thread(s) per worker; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        sweeps = [
-            ("spin 0.5 s CPU", configs("spin", {"seconds": 0.5}, small, args.runs)),
-            ("iforest 300 trees, 20000x20", configs("iforest", {"n_estimators": 300}, large, args.runs)),
-        ]
-        print(f"\n{'sweep':28} {'runs':>4} {'jobs 1 s':>9} {f'jobs {args.jobs} s':>9} {'start-up s':>10} "
-              f"{'speed-up':>9} {'w/o start-up':>12}")
-        for label, cfgs in sweeps:
-            serial, _, _ = sweep_seconds(cfgs, plugins, serial_executor, folder / f"s-{label[:4]}")
-            parallel, startup, _ = sweep_seconds(cfgs, plugins, LocalExecutor(args.jobs), folder / f"p-{label[:4]}")
-            print(f"{label:28} {len(cfgs):4d} {serial:9.2f} {parallel:9.2f} {startup:10.2f} "
-                  f"{serial / parallel:8.2f}x {serial / (parallel - startup):11.2f}x")
-
-        n_sleep = max(4, args.runs // 2)
-        cfgs = configs("sleep", {"seconds": args.seconds}, small, n_sleep)
-        print(f"\noverhead per run of a {args.seconds:g} s run ({n_sleep} runs; wall per run - {args.seconds:g} s):")
+        say("")
+        say("Overhead per run of a run whose fit takes 1 s (wall time per run per worker, from a "
+            "10-run minus a 2-run sweep, minus 1 s; target < 5 %):")
+        say("")
+        say("| jobs | 2 runs s | 10 runs s | per run s | overhead |")
+        say("| ---: | ---: | ---: | ---: | ---: |")
         for jobs in (1, args.jobs):
-            executor = serial_executor if jobs == 1 else LocalExecutor(jobs)
-            wall, startup, rows = sweep_seconds(cfgs, plugins, executor, folder / f"sleep-{jobs}")
-            per_run = (wall - startup) * jobs / n_sleep
-            inside = np.mean([r["fit_seconds"] + r["score_seconds"] for r in rows])
-            print(f"  jobs {jobs}: {wall:6.2f} s for {n_sleep} runs, {startup:.2f} s of it starting workers -> "
-                  f"{per_run:.3f} s per run per worker, overhead {per_run - args.seconds:+.3f} s = "
-                  f"{100 * (per_run - args.seconds) / args.seconds:.1f} % (fit+score {inside:.3f} s)")
-        print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            wall = {}
+            for n in (2, 10):
+                wall[n] = min(timed(["-d", "sleep", "-D", table, "--seeds", str(n), "--jobs", str(jobs)],
+                                    plugins, folder / f"sleep-{jobs}-{n}-{r}") for r in range(args.repeat))
+            per_run = (wall[10] - wall[2]) * jobs / 8
+            say(f"| {jobs} | {wall[2]:.2f} | {wall[10]:.2f} | {per_run:.3f} | {100 * (per_run - 1.0):+.1f} % |")
+        say("")
+        say(f"Load average before: {load_before}; after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+            "(on a shared machine other work slows --jobs most).")
+
+    write_section("bench_parallel", "## Parallel sweeps (`bench_parallel.py`)\n\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -106,3 +106,19 @@ def test_ctrl_c_exits_130_keeps_finished_runs_and_leaves_no_workers(sweep) -> No
     assert_gone(workers)
     kept = stored(db)
     assert len(kept) >= 2 and {status for status, _ in kept.values()} == {"ok"}
+
+
+def test_kill_9_of_a_driver_with_timeout_leaves_no_child_running_a_run(tmp_path: Path, csv_dataset: Path) -> None:
+    """--jobs 1 --timeout runs in a killable child process; it must not outlive its driver."""
+    plugins = Path(__file__).parent / "plugins"
+    results = tmp_path / "res"
+    command = [*adb_command(), "--plugins-dir", str(plugins), "run", "-d", "sleepy",
+               "--param", "sleepy.seconds=120", "--param", "sleepy.slow_seed=1", "-D", str(csv_dataset),
+               "--seeds", "2", "--jobs", "1", "--timeout", "300", "--results", str(results)]
+    proc, children = start_and_wait(command, results / "adb.sqlite", at_least=1)
+    time.sleep(1.0)  # the second run (120 s) is now under way in the child
+    assert any(c.is_running() for c in children)
+    proc.kill()
+    proc.wait()  # not communicate(): an orphan would hold the pipes open until its run ends
+    assert_gone(children)
+    proc.communicate()

@@ -173,3 +173,19 @@ def test_a_blocked_resolver_leaves_paths_unresolved(csv_dataset: Path, monkeypat
     registry = build_registry(load_entrypoints=False)
     with pytest.raises(UsageError, match="unknown dataset"):
         registry.make_dataset(str(csv_dataset))
+
+
+def test_a_file_plugin_named_like_an_installed_one_loads_next_to_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    install_distribution(tmp_path / "site", "twin", "twin", "twin_installed")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    path = write_plugin(tmp_path / "plugs", "twin", "twin_file")
+    registry = build_registry(plugins_dir=tmp_path / "plugs")
+    assert {"twin_installed", "twin_file"} <= set(registry.names("detector"))
+    by_name = {p.name: p for p in registry.plugins}
+    assert by_name["twin"].available and by_name["file:twin"].available, by_name
+    assert registry.get("detector", "twin_file").plugin == "file:twin"
+    import hashlib
+
+    assert by_name["file:twin"].identity == f"1.0 sha256:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+    assert by_name["twin"].identity == "0.3.1"

@@ -37,7 +37,7 @@ def test_run_store_skip_force_export(csv_dataset: Path, tmp_path: Path) -> None:
     assert row["params"]["n_estimators"] == 50 and row["params"]["random_state"] == 1
     assert row["protocol"] == "zong2018" and row["protocol_version"] == "1"
     assert len(row["data_sha256"]) == 64 and row["versions"]["numpy"]
-    assert row["host"] and row["created_at"] and row["peak_rss_mb"] > 0
+    assert row["host"] and row["created_at"] and row["peak_rss_mb"] >= 0  # the run's own increase
     assert row["fit_seconds"] > 0 and row["score_seconds"] > 0 and 0.9 < row["roc_auc"] <= 1.0
 
     again = adb(*args)

@@ -165,8 +165,13 @@ def check_file_options(registry, datasets: list[str], options: dict[str, Any],  
                 )
 
 
-def make_executor(kind: ExecutorKind, jobs: int, scheduler: str | None):  # type: ignore[no-untyped-def]
-    """The executor for ``--executor``/``--jobs``/``--scheduler`` (usage errors exit 2)."""
+def make_executor(kind: ExecutorKind, jobs: int, scheduler: str | None,  # type: ignore[no-untyped-def]
+                  timeout: float | None = None):
+    """The executor for ``--executor``/``--jobs``/``--scheduler`` (usage errors exit 2).
+
+    ``--jobs 1`` runs in this process, unless there is a ``--timeout``: then the runs go to one
+    warm worker process, which can be killed (its start-up is not the runs' time).
+    """
     from ..executors import DaskExecutor, LocalExecutor
     from ..runner import serial_executor
 
@@ -180,7 +185,7 @@ def make_executor(kind: ExecutorKind, jobs: int, scheduler: str | None):  # type
         return DaskExecutor(scheduler)
     if scheduler:
         raise UsageError("--scheduler goes with --executor dask.")
-    return LocalExecutor(jobs) if jobs > 1 else serial_executor
+    return LocalExecutor(jobs) if jobs > 1 or timeout else serial_executor
 
 
 @app.command("run")
@@ -204,6 +209,7 @@ def run_command(
     label_column: Optional[str] = typer.Option(None, "--label-column", metavar="COLUMN", help="Data files only: the label column. Default: label, else the last column."),
     anomaly_label: Optional[str] = typer.Option(None, "--anomaly-label", metavar="VALUE", help="Data files only: the label value that marks an anomaly. Default: 1."),
     impute: Optional[str] = typer.Option(None, "--impute", metavar="METHOD", help="Data files only: what to do with NaN and inf values: none (an error), mean, median or drop. Default: none."),
+    ctx: typer.Context = None,  # type: ignore[assignment]  (typer passes the command's context)
 ) -> None:
     """Run detectors on datasets over several seeds, store every run, print mean ± std.
 
@@ -241,7 +247,10 @@ def run_command(
     results = results or Path(run_opts.get("results", "results"))
     data_dir = data_dir or (Path(run_opts["data_dir"]) if "data_dir" in run_opts else None)
     force = force or bool(run_opts.get("force", False))
-    run_executor = make_executor(executor, jobs, scheduler)
+    run_executor = make_executor(executor, jobs, scheduler, timeout)
+    if isinstance(run_executor, LocalExecutor):  # the workers import while this process plans
+        run_executor.start(RunContext(str(data_dir) if data_dir else None, state.plugins_dir))
+        ctx.call_on_close(run_executor.stop)  # when the command ends, also after an error
 
     registry = get_registry()
     if detector:  # names from the command line: their errors name no file
@@ -275,24 +284,35 @@ def run_command(
         else:  # one worker: this process, worker index 0
             resolved = assign_device(device, 0, count)
             configs = [dataclasses.replace(c, device=resolved) if c.device else c for c in configs]
-    counts = {"ok": 0, "skipped": 0, "failed": 0}
+    counts = {"ok": 0, "skipped": 0, "failed": 0, "kept": 0}
+    unavailable: set[str] = set()
     with Store(results) as store, Progress(
         TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=err_console, transient=False,
     ) as progress:
         task = progress.add_task("runs", total=len(configs))
 
-        def on_result(row, skipped):  # type: ignore[no-untyped-def]
-            if skipped:
+        def on_result(row, outcome):  # type: ignore[no-untyped-def]
+            if outcome == "skipped":
                 counts["skipped"] += 1
             elif row["status"] == "ok":
                 counts["ok"] += 1
             else:
                 counts["failed"] += 1
-                progress.console.print(Text.assemble(
-                    (row["status"], "red"),
-                    f" {row['detector']} on {row['dataset']} seed {row['seed']}: {row.get('error')}",
-                ), soft_wrap=True)
+                counts["kept"] += outcome == "kept"
+                if outcome == "unavailable" or row["dataset"] in unavailable:
+                    if row["dataset"] not in unavailable:  # one message per dataset, not per run
+                        unavailable.add(row["dataset"])
+                        progress.console.print(Text.assemble(
+                            ("error", "red"),
+                            f" dataset {row['dataset']} (its runs are stored as failed, the rest "
+                            f"of the sweep goes on): {row.get('error')}",
+                        ), soft_wrap=True)
+                else:
+                    progress.console.print(Text.assemble(
+                        (row["status"], "red"),
+                        f" {row['detector']} on {row['dataset']} seed {row['seed']}: {row.get('error')}",
+                    ), soft_wrap=True)
             progress.update(task, advance=1, description=(
                 f"runs ({counts['ok']} ok, {counts['skipped']} stored, {counts['failed']} failed)"))
 
@@ -305,11 +325,14 @@ def run_command(
         out_console.print(block, soft_wrap=isinstance(block, Text))
     for note in footnotes:
         out_console.print(note, soft_wrap=True)
-    failed = [r for r in rows if r["status"] != "ok"]
     if counts["skipped"]:
         err_console.print(f"{counts['skipped']} run(s) already stored were skipped (--force reruns them).")
     err_console.print(f"results: {store.path}", soft_wrap=True)  # a path is never wrapped
-    if failed:
-        err_console.print(Text.assemble((f"{len(failed)} of {len(rows)} run(s) failed", "red"),
+    if counts["failed"]:  # this sweep's attempts, whether or not they became the stored rows
+        err_console.print(Text.assemble((f"{counts['failed']} of {len(configs)} run(s) failed", "red"),
                                         "; adb export --status error lists them."), soft_wrap=True)
+        if counts["kept"]:
+            err_console.print(Text(f"{counts['kept']} of them had an ok result stored already: the ok "
+                                   "results were kept (`adb export --all --status error` lists the "
+                                   "failed attempts)."), soft_wrap=True)
         raise typer.Exit(1)
