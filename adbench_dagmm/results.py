@@ -110,6 +110,20 @@ def _config(row: dict[str, Any]) -> tuple[Any, ...]:
     return (*(row.get(c) for c in GROUP_COLUMNS), json.dumps(params, sort_keys=True, default=str))
 
 
+def _options(row: dict[str, Any]) -> str:
+    """A row's dataset options, normalised (a row of a store that did not record them: none)."""
+    value = row.get("dataset_options")
+    if value in _UNKNOWN:
+        return "{}"
+    if isinstance(value, str):
+        value = json.loads(value)
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _same_options(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return _options(a) == _options(b)
+
+
 def _same_config(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Same configuration, where a field one row does not know (``""``, ``"?"``, NULL) matches."""
     for name in ("data_sha256", "protocol_version", "dataset_options"):
@@ -122,9 +136,12 @@ def _same_config(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def current_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows that count, from rows given in write order.
 
-    An ``ok`` row always counts.  A failed row (``error``/``timeout``) no longer counts once the
-    same configuration has an ``ok`` row (written before or after it: a failure never hides a
-    good result) or a later failed attempt.
+    A failed row (``error``/``timeout``) no longer counts once the same configuration has an
+    ``ok`` row (written before or after it: a failure never hides a good result) or a later
+    failed attempt.  An ``ok`` row no longer counts once a later ``ok`` row of the same
+    configuration exists under another run id: the same named run measured again after its
+    plugin, its data file or its protocol changed (each part of the run id).  A table counts
+    each configuration once; ``rows(history=True)`` keeps them all.
     """
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, row in enumerate(rows):
@@ -133,9 +150,11 @@ def current_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for members in groups.values():
         for i in members:
             if rows[i]["status"] == "ok":
-                continue
-            if any(j != i and (rows[j]["status"] == "ok" or j > i) and _same_config(rows[i], rows[j])
-                   for j in members):
+                if any(j > i and rows[j]["status"] == "ok" and _same_options(rows[i], rows[j])
+                       for j in members):
+                    dropped.add(i)
+            elif any(j != i and (rows[j]["status"] == "ok" or j > i) and _same_config(rows[i], rows[j])
+                     for j in members):
                 dropped.add(i)
     return [row for i, row in enumerate(rows) if i not in dropped]
 

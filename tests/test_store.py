@@ -573,3 +573,21 @@ def test_errors_print_paths_literally(tmp_path: Path, plugins: Path) -> None:
 def test_export_status_is_checked(store_dir: Path, plugins: Path) -> None:
     result = adb(plugins, "export", "--results", str(store_dir), "--status", "bogus")
     assert result.exit_code == 2 and "bogus" in result.output
+
+
+@pytest.mark.parametrize("changed", [
+    {"data_sha256": "b" * 64},  # the data file changed
+    {"protocol_version": "2"},  # the protocol changed
+    {"versions": {"plugin adb_plugins.pyod_baselines": "0.2.0"}},  # the plugin changed
+], ids=["data", "protocol", "plugin"])
+def test_a_later_ok_result_of_the_same_configuration_supersedes_the_earlier(tmp_path: Path, changed) -> None:  # type: ignore[no-untyped-def]
+    """Each change gives a new run id; a table still counts the configuration once (the latest)."""
+    with Store(tmp_path) as store:
+        store.write(row("old", f1=0.5))
+        store.write(row("new", f1=0.7, **changed))
+        store.write(row("other-seed", seed=1, f1=0.6))
+        store.write(row("other-options", f1=0.4, dataset_options={"label_column": "y"}))
+        current = {r["run_id"]: r["f1"] for r in store.rows()}
+        history = {r["run_id"]: r["current"] for r in store.rows(history=True)}
+    assert current == {"new": 0.7, "other-seed": 0.6, "other-options": 0.4}
+    assert history == {"old": False, "new": True, "other-seed": True, "other-options": True}
