@@ -45,6 +45,15 @@ class BaseDetector:
         """Return ``None`` if the detector can run here, else why not (missing extra, ...)."""
         return None
 
+    def check_params(self) -> None:
+        """Check the parameters without data; raise :class:`ParameterError` naming a bad one.
+
+        The runner calls it once per parameter set before any run, so a bad value stops a sweep
+        with exit status 2 instead of failing each of its runs in ``fit``.  ``__init__`` stays a
+        plain store of its arguments (sklearn's rule); ``fit`` checks again.  Default: nothing to
+        check here (the checks need the data).
+        """
+
     def get_params(self, deep: bool = False) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self._get_param_names()}
 

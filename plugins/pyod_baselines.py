@@ -116,6 +116,43 @@ class PyODDetector(BaseDetector):
             self.threshold_ = float(self.model_.threshold_)
         return self
 
+    def check_params(self) -> None:
+        """Text parameters, checked without the data: PyOD checks them only when it fits.
+
+        A parameter set whose text values differ from the defaults is fitted on a 64 x 4 toy
+        sample, once with those values and once with the defaults in their place; when only the
+        former fails, the values are bad and the error names them (before any run).  Numbers and
+        flags are left to ``fit``: on a toy sample, a valid ``n_neighbors=50`` would fail too.
+        """
+        if self.check_available() is not None:
+            return  # its runs say why it cannot run
+        defaults = type(self).param_defaults()
+        params = self.get_params()
+        text = {k: v for k, v in params.items() if isinstance(v, str) and v != defaults.get(k)
+                and k not in self.own_params and k != "device"}
+        if not text:
+            return
+        X = np.random.default_rng(0).normal(size=(64, 4))
+
+        def fits(values: dict[str, Any]) -> Exception | None:
+            try:
+                with contextlib.redirect_stdout(sys.stderr):
+                    type(self)(**{**params, **values}).fit(X)
+            except Exception as exc:  # noqa: BLE001  (what PyOD raises for a bad value varies)
+                return exc
+            return None
+
+        if fits({k: defaults[k] for k in text}) is not None:
+            return  # the toy sample does not suit this detector: leave the check to fit
+        error = fits({})
+        if error is not None:
+            shown = ", ".join(f"{k}={v!r}" for k, v in text.items())
+            raise ParameterError(
+                f"{type(self).__name__} rejects {shown}: {type(error).__name__}: "
+                f"{str(error).rstrip('.')}. "
+                f"See PyOD's {self.spec.pyod_name} for the accepted values."
+            )
+
     def _note_changed_defaults(self) -> None:
         """A note when a run uses one of DETECTOR_DEFAULTS (our default, not PyOD's)."""
         ours = catalog.DETECTOR_DEFAULTS.get(self.spec.pyod_name, {})

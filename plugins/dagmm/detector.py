@@ -239,6 +239,12 @@ class DAGMMDetector(BaseDetector):
     def _fail(self, name: str, requirement: str, value: Any) -> ParameterError:
         return fail(type(self).__name__, name, requirement, value)
 
+    def check_params(self) -> None:
+        """The recipe, the other parameters and the device, checked without data."""
+        self._resolve_config()
+        if self.device != "auto":  # always valid; checking it would import torch in the driver
+            self._resolve_device()
+
     def _resolve_config(self) -> dict[str, Any]:
         """The resolved recipe (see :func:`.presets.resolve_recipe`); also checks the
         parameters outside the recipe.  Raises :class:`ParameterError` naming the parameter."""
