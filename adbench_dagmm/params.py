@@ -23,13 +23,21 @@ _KIND_NAMES: dict[Any, str] = {
 _FALSE = {"false", "0", "no", "off"}
 
 
+def clip(text: str, limit: int = 80) -> str:
+    """``repr`` of ``text``, cut to ``limit`` characters with the full length said: an error
+    message names a 100,000-character value without printing it."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[: limit - 20]!r}… ({len(text):,} characters)"
+
+
 def split_param(spec: str) -> tuple[str, str, str]:
     """Split ``'iforest.n_estimators=200'`` into ``('iforest', 'n_estimators', '200')``."""
     target, sep, value = spec.partition("=")
     name, dot, key = target.strip().partition(".")
     if not sep or not dot or not name or not key:
         raise ParameterError(
-            f"--param {spec!r} is not of the form DETECTOR.KEY=VALUE "
+            f"--param {clip(spec)} is not of the form DETECTOR.KEY=VALUE "
             "(e.g. --param mydetector.n_estimators=200)."
         )
     return name, key.strip(), value.strip()
@@ -72,7 +80,7 @@ def coerce(owner: str, key: str, text: str, param: inspect.Parameter) -> Any:
     """Turn the command-line text of one parameter into the type its constructor expects."""
     expected = _expected_type(param)
     fail = ParameterError(
-        f"parameter {owner}.{key}: value {text!r} is not a valid "
+        f"parameter {owner}.{key}: value {clip(text)} is not a valid "
         f"{_KIND_NAMES.get(expected, getattr(expected, '__name__', 'value'))}"
         + (f" (default {param.default!r})" if param.default is not inspect.Parameter.empty else "")
         + "."
@@ -148,7 +156,8 @@ def build_params(owner: str, cls: type, raw: dict[str, str]) -> dict[str, Any]:
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             valid = ", ".join(sorted(params)) or "(none)"
             raise ParameterError(
-                f"unknown parameter {owner}.{key}.{hint} Valid parameters of {owner}: {valid}."
+                f"unknown parameter {owner}.{clip(key)[1:-1] if len(key) <= 80 else clip(key)}.{hint} "
+                f"Valid parameters of {owner}: {valid}."
             )
         out[key] = coerce(owner, key, text, params[key])
     return out

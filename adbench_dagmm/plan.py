@@ -151,6 +151,12 @@ def check_params(name: str, cls: type, params: dict[str, Any]) -> None:
         pass
 
 
+#: Most seeds one sweep may name (a larger one plans for minutes before its first run).
+MAX_SEEDS = 100_000
+#: Largest seed: a run's seed is stored as a signed 64-bit SQLite integer.
+MAX_SEED = 2**63 - 1
+
+
 def build_configs(registry: Registry, detectors: Sequence[str], datasets: Sequence[str],
                   seeds: int | Sequence[int], seed_start: int, protocol: str | Sequence[str] | None,
                   param_specs: Sequence[str], timeout: float | None,
@@ -169,11 +175,17 @@ def build_configs(registry: Registry, detectors: Sequence[str], datasets: Sequen
     if not datasets:
         raise UsageError("give at least one --dataset (see `adb list datasets`).")
     if isinstance(seeds, int):
-        if seeds < 1:
-            raise UsageError(f"--seeds must be >= 1, got {seeds}.")
+        if not 1 <= seeds <= MAX_SEEDS:
+            raise UsageError(f"--seeds must be from 1 to {MAX_SEEDS:,}, got {seeds:,}; split a "
+                             "larger sweep with --seed-start.")
         seed_list = list(range(seed_start, seed_start + seeds))
     else:
         seed_list = list(dict.fromkeys(seeds))
+    bad = [s for s in seed_list if not 0 <= s <= MAX_SEED]
+    if bad:
+        raise UsageError(f"seeds must be from 0 to 2**63 - 1 (the store's integer range); "
+                         f"{'--seed-start and --seeds give' if isinstance(seeds, int) else 'got'} "
+                         f"{bad[0]}.")
     names = registry.expand("detector", list(detectors))
     datasets = registry.expand("dataset", list(datasets))
     for name in names:

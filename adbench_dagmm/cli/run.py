@@ -10,6 +10,8 @@ place of its grid), and every other option replaces the file's ``[run]`` value.
 
 from __future__ import annotations
 
+import math
+
 import dataclasses
 import enum
 import os
@@ -233,8 +235,9 @@ def run_command(
     sweep = load_sweep(config) if config is not None else None
     run_opts = sweep.run if sweep else {}
     timeout = timeout if timeout is not None else run_opts.get("timeout")
-    if timeout is not None and timeout <= 0:
-        raise UsageError(f"--timeout must be > 0 seconds, got {timeout}.")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise UsageError(f"--timeout must be a finite number of seconds > 0, got {timeout}; "
+                         "leave it out for no time limit.")
     jobs = jobs if jobs is not None else run_opts.get("jobs", 1)
     in_file = run_opts.get("executor")
     if in_file not in (None, "local", "dask"):
