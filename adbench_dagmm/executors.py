@@ -12,6 +12,9 @@ context from the driver's locations (data and plugin folders) and keeps it for a
 ``concurrent.futures.ProcessPoolExecutor``: that pool cannot kill one run that is past its
 timeout, and one worker that dies breaks the whole pool (``BrokenProcessPool``) and every run
 queued on it.  Here a worker that dies or times out loses only its own run and is replaced.
+
+Why one module of about 440 lines: the local worker pool and the Dask executor share the worker
+protocol (warm-up, timeouts, shutdown) defined here.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@
   untouched; read-only opens (``create=False``: ``adb export``, ``adb report``) never write and
   work in read-only folders.  SQLite errors become :class:`StoreError` messages that name the
   store and say what to do.
+
+Why one module of about 500 lines: the schema, its migration, the superseding rule and the
+mapping of SQLite errors change together, and every reader and writer goes through ``Store``.
 """
 
 from __future__ import annotations

@@ -590,8 +590,11 @@ def rerun_after_an_in_place_edit(tmp_path: Path, blobs) -> pd.DataFrame:  # type
     second = adb("run", "-d", "iforest", "-D", str(path), "--seeds", "1", "--results", str(results))
     assert second.exit_code == 0, second.output
     assert "already stored were skipped" not in second.output
-    frame = exported(results)
-    assert len(frame) == 2 and frame["run_id"].nunique() == 2
+    history = adb("export", "--format", "csv", "--results", str(results), "--all")
+    assert history.exit_code == 0, history.output
+    assert pd.read_csv(io.StringIO(history.stdout))["run_id"].nunique() == 2  # two data versions
+    frame = exported(results)  # the newer run supersedes the older one in every table
+    assert len(frame) == 1
     return frame.set_index("data_sha256").loc[[hashlib.sha256(path.read_bytes()).hexdigest()]]
 
 

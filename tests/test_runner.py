@@ -114,7 +114,7 @@ def test_timeout_is_recorded(csv_dataset: Path, tmp_path: Path) -> None:
         (["-d", "iforets", "-D", "kddcup99"], "Did you mean: iforest?"),
         (["-d", "iforest", "-D", "kdcup99"], "Did you mean: kddcup99"),
         (["-d", "iforest", "-D", "kddcup99", "--protocol", "zong"], "unknown protocol 'zong'"),
-        (["-d", "iforest", "-D", "kddcup99", "--seeds", "0"], "--seeds must be >= 1"),
+        (["-d", "iforest", "-D", "kddcup99", "--seeds", "0"], "--seeds must be from 1 to 100,000, got 0"),
         (["-D", "kddcup99"], "give at least one --detector"),
     ],
     ids=["detector", "dataset", "protocol", "seeds", "no-detector"],
