@@ -113,6 +113,17 @@ class CrashKill(MeanDistance):
         return super().fit(X)
 
 
+class Flaky(MeanDistance):
+    """Fails while the environment variable FLAKY_FAIL is set (a run that fails, then succeeds)."""
+
+    name = "flaky"
+
+    def fit(self, X, y=None):
+        if os.environ.get("FLAKY_FAIL"):
+            raise RuntimeError("flaky failure")
+        return super().fit(X)
+
+
 class GridProbe(MeanDistance):
     """Parameters of every kind, for sweep-file grid tests."""
 
@@ -138,6 +149,6 @@ class OtherProbe(GridProbe):
 
 @hookimpl
 def adb_register_detectors(register):
-    for cls in (MeanDistance, Probe, Sleepy, Crashing, NaNScores, CrashExit, CrashKill, GridProbe,
-                OtherProbe):
+    for cls in (MeanDistance, Probe, Sleepy, Crashing, NaNScores, CrashExit, CrashKill, Flaky,
+                GridProbe, OtherProbe):
         register(cls)
