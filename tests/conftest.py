@@ -104,3 +104,23 @@ def csv_dataset(tmp_path: Path, blobs) -> Path:  # type: ignore[no-untyped-def]
     path = tmp_path / "blobs.csv"
     frame.to_csv(path, index=False)
     return path
+
+
+def chromium_path(what: str) -> str:
+    """Debian's Chromium for a browser check of ``what``, or a loud skip (a failure under CI,
+    which installs it in .ci/run)."""
+    import shutil
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        path, why = None, "the playwright package is not installed (pip install -e '.[test]')"
+    else:
+        why = "no chromium on PATH (apt-get install -y chromium)"
+    if path is None:
+        message = f"BROWSER CHECK OF {what} NOT RUN: {why}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

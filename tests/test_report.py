@@ -22,6 +22,7 @@ from adbench_dagmm.cli import app
 from adbench_dagmm.errors import UsageError
 from adbench_dagmm.results import Store
 from adbench_dagmm.summary import fmt, summarize
+from conftest import chromium_path
 
 runner = CliRunner()
 PLUGINS = str(Path(__file__).parent / "plugins")
@@ -439,23 +440,7 @@ def test_three_thousand_runs_render_quickly(tmp_path):
 
 # -- the HTML in a real browser --------------------------------------------------------------------
 def _chromium() -> str:
-    """Debian's Chromium, or a loud skip (a failure under CI, which installs it in .ci/run)."""
-    import os
-    import shutil
-
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        path, why = None, "the playwright package is not installed (pip install -e '.[test]')"
-    else:
-        why = "no chromium on PATH (apt-get install -y chromium)"
-    if path is None:
-        message = f"BROWSER CHECK OF THE HTML REPORT NOT RUN: {why}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return chromium_path("THE HTML REPORT")
 
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -10,8 +10,6 @@ that fit or scroll at 800 px.  The stores are synthetic (``tests/test_report.py`
 from __future__ import annotations
 
 import math
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ from adbench_dagmm.reporting.stats import RankTest
 from adbench_dagmm.reporting.tables import DETAIL_METRICS, best, dataset_table, rank_table
 
 from test_report import write_store  # noqa: E402  (tests/ is on sys.path under pytest)
+from conftest import chromium_path
 
 
 def _hex(color) -> str:  # type: ignore[no-untyped-def]
@@ -288,20 +287,7 @@ def test_rank_table_bolds_every_detector_tied_best():
 
 # -- HTML tables at 800 px ----------------------------------------------------------------------------
 def _chromium() -> str:
-    """Debian's Chromium, or a loud skip (a failure under CI)."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        path, why = None, "the playwright package is not installed (pip install -e '.[test]')"
-    else:
-        why = "no chromium on PATH (apt-get install -y chromium)"
-    if path is None:
-        message = f"BROWSER CHECK OF THE REPORT'S TABLES AT 800 PX NOT RUN: {why}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return chromium_path("THE REPORT'S TABLES AT 800 PX")
 
 
 def test_tables_fit_or_scroll_at_800_px(tmp_path: Path):
