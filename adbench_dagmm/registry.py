@@ -222,13 +222,7 @@ class Registry:
                 f"plugin {plugin!r} registered {cls!r} as a {kind}, which needs a class with a "
                 f"`name` matching [a-z][a-z0-9_]* (got {name!r})."
             )
-        table = self.entries[kind]
-        if name in table:
-            raise PluginError(
-                f"{kind} {name!r} registered by both {table[name].plugin!r} and {plugin!r}; "
-                f"rename one, or block one with {DISABLE_ENV}=<plugin>."
-            )
-        table[name] = Entry(kind, name, cls, plugin)
+        self._add(kind, name, cls, plugin)
 
     def _register_value(self, kind: str, plugin: str, value: Any) -> None:
         from .references import ReferenceSet
@@ -241,6 +235,10 @@ class Registry:
                 f"plugin {plugin!r} registered {value!r} as a {kind.replace('_', ' ')}, which needs "
                 f"an adbench_dagmm {expected.__name__} with a `name` matching [a-z][a-z0-9_]*."
             )
+        self._add(kind, name, value, plugin)
+
+    def _add(self, kind: str, name: str, value: Any, plugin: str) -> None:
+        """Enter a checked registration; a name registered twice names both plugins."""
         table = self.entries[kind]
         if name in table:
             raise PluginError(

@@ -309,31 +309,9 @@ def test_a_bad_parameter_stops_the_sweep_before_any_run(tmp_path: Path, csv_data
 
 
 # -- a --force rerun that fails ----------------------------------------------------------------
-FLAKY = '''
-import os
-
-from adbench_dagmm import hookimpl
-from mean_distance import MeanDistance
-
-
-class Flaky(MeanDistance):
-    name = "flaky"
-
-    def fit(self, X, y=None):
-        if os.environ.get("FLAKY_FAIL"):
-            raise RuntimeError("flaky failed this time")
-        return super().fit(X)
-
-
-@hookimpl
-def adb_register_detectors(register):
-    register(Flaky)
-'''
-
-
 def test_a_failed_force_rerun_exits_1_and_says_the_ok_results_were_kept(
         tmp_path: Path, csv_dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = plugin_folder(tmp_path, FLAKY)
+    folder = FIXTURE_PLUGINS  # ``flaky`` fails while FLAKY_FAIL is set
     results = tmp_path / "res"
     args = ["run", "-d", "flaky", "-D", str(csv_dataset), "--seeds", "2", "--results", str(results)]
     assert adb(folder, *args).exit_code == 0
