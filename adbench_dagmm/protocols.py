@@ -9,7 +9,8 @@ detector is fitted on, never from test rows.  The built-in protocols register th
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+import json
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -29,6 +30,20 @@ class Split:
     contamination: float  # rho: the fraction of test scores flagged as anomalies
     train_index: np.ndarray
     test_index: np.ndarray
+
+
+def protocol_label(name: str, options: dict[str, Any] | None = None) -> str:
+    """How tables and reports name a protocol with options: ``name[key=value,...]``, keys sorted.
+
+    Without options it is the bare name, so sweeps without protocol options read as before.
+    """
+    if not options:
+        return name
+    def text(value: Any) -> str:
+        return value if isinstance(value, str) else json.dumps(value, default=str)
+
+    inner = ",".join(f"{key}={text(options[key])}" for key in sorted(options))
+    return f"{name}[{inner}]"
 
 
 def top_fraction(scores: np.ndarray, rho: float) -> np.ndarray:
