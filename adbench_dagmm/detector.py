@@ -29,6 +29,9 @@ class BaseDetector:
     name: ClassVar[str] = ""
     #: Parameters the runner fills in itself (not through ``--param``) when the detector has them.
     runner_params: ClassVar[tuple[str, ...]] = ("random_state", "contamination")
+    #: Heavy modules ``fit`` imports (e.g. ``"torch"``): local worker processes import them
+    #: once, before their first run, in the process they are forked from.  A hint only.
+    preload_modules: ClassVar[tuple[str, ...]] = ()
 
     # -- sklearn-style parameter handling ---------------------------------------------------
     @classmethod

@@ -26,9 +26,10 @@ import multiprocessing.connection
 import os
 import signal
 import sys
+import threading
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from .context import RunContext
 from . import devices
@@ -37,6 +38,7 @@ from .environment import environment
 from .errors import AdbError, UsageError
 from .execute import Result, execute, failure_row
 from .isolation import describe_exit, die_with_parent, run_isolated
+from .preload import ENV as PRELOAD_ENV
 
 if TYPE_CHECKING:
     from .plan import PlannedRun
@@ -63,13 +65,16 @@ def threads_per_worker(jobs: int, cores: int | None = None) -> int:
 
 
 @contextmanager
-def _thread_env(threads: int) -> Iterator[None]:
-    """Set the thread-count variables while a worker is spawned (it inherits them at exec).
+def _worker_env(threads: int, preload: Sequence[str] = ()) -> Iterator[None]:
+    """Set the thread-count variables (and the modules to preload) while a worker is started.
 
-    They must be in place before the worker imports numpy or torch, which read them once.
+    A spawned worker, or the fork server the workers are forked from, inherits them at exec:
+    they must be in place before it imports numpy or torch, which read them once.
     """
-    saved = {name: os.environ.get(name) for name in THREAD_ENV}
-    os.environ.update({name: str(threads) for name in THREAD_ENV})
+    values = {name: str(threads) for name in THREAD_ENV}
+    values[PRELOAD_ENV] = ",".join(preload)
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
@@ -80,10 +85,26 @@ def _thread_env(threads: int) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def process_context() -> Any:
+    """The multiprocessing context of the local workers.
+
+    Where the platform has it, a ``forkserver`` that imports :mod:`adbench_dagmm.preload` once
+    (what every run needs, plus the sweep's detector modules): each worker is a fork of it and
+    starts with those imports done, instead of importing them again in every worker.  Elsewhere
+    (Windows), ``spawn``.  Never a plain ``fork`` of the driver, which may hold threads.
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["adbench_dagmm.preload"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
 # -- the local worker pool --------------------------------------------------------------------
 def _worker_main(conn: Any, threads: int, parent_pid: int, locations: dict[str, str | None]) -> None:
     """A worker: run planned runs received on ``conn`` one at a time and send back their results."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    os.environ.update({name: str(threads) for name in THREAD_ENV})  # for what it imports later
     try:
         os.dup2(2, 1)  # stdout carries the driver's results; plugin chatter goes to stderr
     except OSError:
@@ -140,7 +161,8 @@ class _Task:
 class _Worker:
     """One spawned worker process and the driver's end of its pipe."""
 
-    def __init__(self, ctx: Any, index: int, threads: int, locations: dict[str, str | None]) -> None:
+    def __init__(self, ctx: Any, index: int, threads: int, locations: dict[str, str | None],
+                 preload: Sequence[str] = ()) -> None:
         self.index = index
         self.ready = False
         self.task: _Task | None = None
@@ -148,7 +170,7 @@ class _Worker:
         self.conn, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=_worker_main, args=(child, threads, os.getpid(), locations),
                                 name=f"adb-worker-{index}")
-        with _thread_env(threads):
+        with _worker_env(threads, preload):
             self.proc.start()
         child.close()
 
@@ -215,23 +237,56 @@ class LocalExecutor:
         self.pids: dict[int, list[int]] = collections.defaultdict(list)
         #: seconds from :meth:`start` until its workers were all ready
         self.startup_seconds: float | None = None
-        self._ctx = multiprocessing.get_context("spawn")
+        self._ctx: Any = None
         self._slots: list[_Worker | None] = []
         self._locations: dict[str, str | None] | None = None
+        self._preload: tuple[str, ...] = ()
         self._started = 0.0
+        self._starter: threading.Thread | None = None
+        self._start_error: BaseException | None = None
 
     # -- worker lifecycle -------------------------------------------------------------------------
-    def start(self, context: RunContext) -> None:
-        """Spawn the workers now (idempotent); they import and load plugins in the background."""
-        if self._slots:
+    def start(self, context: RunContext, preload: Sequence[str] = ()) -> None:
+        """Start the workers now, in the background (idempotent); they import while the caller
+        goes on planning.
+
+        ``preload``: modules the sweep's runs import (its detectors' modules, see
+        :attr:`~adbench_dagmm.BaseDetector.preload_modules`), imported once by the fork server
+        rather than by each worker.  The first start in a process fixes the fork server's list.
+        """
+        if self._starter is not None:
             return
         self._locations = context.locations()
+        self._preload = tuple(dict.fromkeys(preload))
         self._started = time.perf_counter()
         self.startup_seconds = None
-        self._slots = [_Worker(self._ctx, i, self.threads, self._locations) for i in range(self.jobs)]
+        self._ctx = process_context()
+        # A forkserver answers a start only once it has imported its preload: start from a thread.
+        self._starter = threading.Thread(target=self._start_workers, name="adb-worker-start",
+                                         daemon=True)
+        self._starter.start()
+
+    def _start_workers(self) -> None:
+        assert self._locations is not None
+        try:
+            for i in range(self.jobs):
+                self._slots.append(_Worker(self._ctx, i, self.threads, self._locations, self._preload))
+        except BaseException as exc:  # noqa: BLE001  (re-raised in the driver's thread)
+            self._start_error = exc
+
+    def _wait_started(self) -> None:
+        if self._starter is not None:
+            self._starter.join()
+        if self._start_error is not None:
+            error, self._start_error = self._start_error, None
+            raise AdbError(f"could not start the worker processes ({error}); run with --jobs 1 "
+                           "to run in this process.") from error
 
     def stop(self, graceful: bool = False) -> None:
         """End every worker (asking first when ``graceful``)."""
+        if self._starter is not None:
+            self._starter.join()
+            self._starter = None
         live = [w for w in self._slots if w is not None]
         self._slots = []
         if graceful:
@@ -265,7 +320,8 @@ class LocalExecutor:
         assert self._locations is not None
         for i, worker in enumerate(self._slots):
             if worker is None and queue:
-                self._slots[i] = worker = _Worker(self._ctx, i, self.threads, self._locations)
+                self._slots[i] = worker = _Worker(self._ctx, i, self.threads, self._locations,
+                                                  self._preload)
             if worker is None or not worker.ready or worker.task is not None or not queue:
                 continue
             busy = {w.last_key for w in self._slots if w is not None and w.task is not None}
@@ -306,6 +362,7 @@ class LocalExecutor:
             return
         device_count = self._devices(runs)
         self.start(context)
+        self._wait_started()
         for worker in self._slots[len(runs):]:  # more workers than runs
             if worker is not None:
                 worker.stop(graceful=False)

@@ -109,8 +109,10 @@ def stdout_to_stderr() -> Iterator[None]:
 def die_with_parent(parent_pid: int) -> None:
     """End this process as soon as ``parent_pid`` (the driver) is gone.
 
-    On Linux the kernel sends SIGKILL when the parent exits (``PR_SET_PDEATHSIG``); everywhere
-    a daemon thread also checks the parent every half second.
+    On Linux the kernel sends SIGKILL when the process that started this one exits
+    (``PR_SET_PDEATHSIG``): the driver, or the fork server the driver's workers are forked from,
+    which exits with the driver.  Everywhere, a daemon thread also checks every half second
+    that ``parent_pid`` is still alive.
     """
     try:
         import ctypes
@@ -119,13 +121,23 @@ def die_with_parent(parent_pid: int) -> None:
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-    if os.getppid() != parent_pid:  # it died before the line above
+
+    def alive() -> bool:
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # exists, owned by someone else (a reused pid): gone for us
+            return False
+        return True
+
+    if not alive():  # it died before the line above
         os._exit(0)
 
     def watch() -> None:
         while True:
             time.sleep(0.5)
-            if os.getppid() != parent_pid:
+            if not alive():
                 os._exit(0)
 
     threading.Thread(target=watch, daemon=True).start()

@@ -346,6 +346,8 @@ def _make_detector(spec: Spec) -> type[PyODDetector]:
     cls = type(qualname, (PyODDetector,), {
         "__init__": __init__, "__doc__": doc, "__module__": __name__, "__qualname__": qualname,
         "name": spec.name, "spec": spec, "own_params": own,
+        "preload_modules": (spec.module, *([FAST_CLASSES[spec.pyod_name]]
+                                           if spec.pyod_name in FAST_CLASSES else [])),
     })
     return cls  # type: ignore[return-value]
 

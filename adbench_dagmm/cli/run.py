@@ -167,6 +167,30 @@ def check_file_options(registry, datasets: list[str], options: dict[str, Any],  
                 )
 
 
+def preload_modules(registry, names: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """The modules the named detectors' runs import (their own and what they declare), for the
+    workers to import once; names that do not resolve are left to the checks that follow."""
+    modules: list[str] = []
+    try:
+        names = registry.expand("detector", names)
+    except Exception:  # noqa: BLE001  (reported, with its file, by the sweep's own checks)
+        return modules
+    for name in names:
+        try:
+            cls = registry.detector(name)
+        except Exception:  # noqa: BLE001
+            continue
+        modules += [cls.__module__, *getattr(cls, "preload_modules", ())]
+    return list(dict.fromkeys(modules))
+
+
+def sweep_detectors(sweep) -> list[str]:  # type: ignore[no-untyped-def]
+    """The detector names a sweep file lists (none without a file)."""
+    if sweep is None:
+        return []
+    return [str(name) for name in getattr(sweep, "detectors", None) or []]
+
+
 def make_executor(kind: ExecutorKind, jobs: int, scheduler: str | None,  # type: ignore[no-untyped-def]
                   timeout: float | None = None):
     """The executor for ``--executor``/``--jobs``/``--scheduler`` (usage errors exit 2).
@@ -251,11 +275,12 @@ def run_command(
     data_dir = data_dir or (Path(run_opts["data_dir"]) if "data_dir" in run_opts else None)
     force = force or bool(run_opts.get("force", False))
     run_executor = make_executor(executor, jobs, scheduler, timeout)
+    registry = get_registry()
     if isinstance(run_executor, LocalExecutor):  # the workers import while this process plans
-        run_executor.start(RunContext(str(data_dir) if data_dir else None, state.plugins_dir))
+        run_executor.start(RunContext(str(data_dir) if data_dir else None, state.plugins_dir),
+                           preload=preload_modules(registry, list(detector) or sweep_detectors(sweep)))
         ctx.call_on_close(run_executor.stop)  # when the command ends, also after an error
 
-    registry = get_registry()
     if detector:  # names from the command line: their errors name no file
         for name in registry.expand("detector", list(detector)):
             registry.get("detector", name)
