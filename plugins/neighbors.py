@@ -1,4 +1,4 @@
-"""Exact k-nearest-neighbour distances for large tabular data, and PyOD's KNN on top of them.
+"""Exact k-nearest-neighbour search for large tabular data, and PyOD's KNN and LOF on it.
 
 PyOD's ``KNN`` asks scikit-learn for each scored row's k nearest training rows: a KD-tree below
 16 features, brute force above it (one distance per training row and scored row).  On KDD99 (198k
@@ -21,9 +21,9 @@ are repeats.  :class:`ExactNeighbors` does the same search in three steps:
    copies.  The rounding bound holds for any data, so the result is the exact sorted distances
    to the k nearest neighbours, whatever the ties and duplicates.
 
-:class:`KNN` is PyOD's ``KNN`` with this search when the metric is Euclidean: it inherits PyOD's
-parameters, its ``largest``/``mean``/``median`` scoring and its threshold; any other metric goes
-through PyOD's own code.
+:class:`KNN` and :class:`LOF` are PyOD's ``KNN`` and ``LOF`` with this search when the metric is
+Euclidean: they inherit PyOD's parameters, scoring and threshold; any other metric goes through
+PyOD's own code.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 from pyod.models.knn import KNN as PyODKNN
+from pyod.models.lof import LOF as PyODLOF
 from sklearn.utils import check_array
 
 #: Query rows per block: at most this many float64 squared distances (64 MiB) at once.
@@ -69,6 +70,18 @@ class ExactNeighbors:
         duplicated row is itself, the others are neighbours at distance 0), as scikit-learn's
         ``kneighbors()`` does.
         """
+        dist, _, inverse = self.kneighbors_distinct(X, n_neighbors)
+        return dist[inverse]
+
+    def kneighbors_distinct(self, X: np.ndarray | None, n_neighbors: int
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The search of :meth:`kneighbors`, once per distinct query row.
+
+        Returns ``(dist, ind, inverse)``: the sorted distances and the indices into ``rows_``
+        (the distinct training rows; a row with copies fills as many neighbour slots as it
+        has copies) of each distinct row of ``X``, and for each row of ``X`` its distinct row.
+        With ``X=None`` the distinct rows are ``rows_`` and ``inverse`` is ``inverse_``.
+        """
         exclude_self = X is None
         k = int(n_neighbors) + int(exclude_self)
         if not 1 <= k <= self.n_samples_fit_:
@@ -79,16 +92,19 @@ class ExactNeighbors:
             queries, inverse = self.rows_, self.inverse_
         else:
             queries, inverse, _ = _unique_rows(np.asarray(X, dtype=np.float64))
-        out = np.empty((queries.shape[0], k), dtype=np.float64)
+        dist = np.empty((queries.shape[0], k), dtype=np.float64)
+        ind = np.empty((queries.shape[0], k), dtype=np.intp)
         block = max(1, BLOCK_VALUES // max(self.rows_.shape[0], 1))
         for start in range(0, queries.shape[0], block):
-            out[start:start + block] = self._block(queries[start:start + block], k)
-        if exclude_self:
-            out = out[:, 1:]  # the row itself: distance exactly 0, the smallest
-        return out[inverse]
+            stop = start + block
+            dist[start:stop], ind[start:stop] = self._block(queries[start:stop], k)
+        if exclude_self:  # the row itself (one copy of it): distance exactly 0, the smallest
+            dist, ind = dist[:, 1:], ind[:, 1:]
+        return dist, ind, inverse
 
-    def _block(self, Q: np.ndarray, k: int) -> np.ndarray:
-        """The k smallest exact distances (counting copies) of each row of Q, sorted."""
+    def _block(self, Q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k smallest exact distances (counting copies) of each row of Q, sorted, and the
+        distinct training rows they belong to."""
         m, d = self.rows_.shape
         centred = np.empty((Q.shape[0], d + 1), dtype=np.float64)  # (b, d + 1): [q - center, 1]
         np.subtract(Q, self.center_, out=centred[:, :d])
@@ -118,12 +134,15 @@ class ExactNeighbors:
         copies = np.minimum(self.counts_[cols[order]], k)
         rep_rows = np.repeat(rows[order], copies)
         rep_dist = np.repeat(exact[order], copies)
+        rep_cols = np.repeat(cols[order], copies)
         first = np.searchsorted(rep_rows, np.arange(Q.shape[0]))  # (b,) start of each row
         position = np.arange(rep_rows.size) - first[rep_rows]
         keep = position < k
-        out = np.empty((Q.shape[0], k), dtype=np.float64)
-        out[rep_rows[keep], position[keep]] = rep_dist[keep]
-        return out
+        dist = np.empty((Q.shape[0], k), dtype=np.float64)
+        ind = np.empty((Q.shape[0], k), dtype=np.intp)
+        dist[rep_rows[keep], position[keep]] = rep_dist[keep]
+        ind[rep_rows[keep], position[keep]] = rep_cols[keep]
+        return dist, ind
 
 
 def _unique_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -186,3 +205,50 @@ class KNN(PyODKNN):
         X = check_array(X)
         dist = self.neighbors_.kneighbors(X, self.n_neighbors)
         return self._get_dist_by_method(dist).ravel()  # type: ignore[no-any-return]
+
+
+class LOF(PyODLOF):
+    """PyOD's LOF, with :class:`ExactNeighbors` for the Euclidean metric (PyOD's default).
+
+    The local outlier factor of Breunig et al. (SIGMOD 2000) exactly as scikit-learn's
+    ``LocalOutlierFactor(novelty=True)`` computes it (reachability distances, the ``1e-10`` in the
+    local reachability density, ``n_neighbors`` at most n - 1), computed once per distinct row.
+    Copies of one row have the same neighbours, so duplicates cost nothing; where two
+    *different* training rows tie at a row's k-th distance, scikit-learn's tree search keeps an
+    arbitrary one of them and so does this search (a fixed one), and the two scores may then
+    differ.  Above 15 features PyOD's default search is scikit-learn's brute force, whose
+    ``|x|² + |y|² - 2 x.y`` leaves ~1e-7 where a copy's distance is 0; this search gives the 0,
+    as scikit-learn's trees do.  ``algorithm``, ``leaf_size`` and ``n_jobs`` only matter on
+    PyOD's path (other metrics).
+    """
+
+    def _exact(self) -> bool:
+        return is_euclidean(self.metric, self.p, self.metric_params)
+
+    def fit(self, X: np.ndarray, y: Any = None) -> LOF:
+        if not self._exact():
+            return super().fit(X, y)  # type: ignore[no-any-return]
+        X = check_array(X)
+        self._set_n_classes(y)
+        self.neighbors_ = ExactNeighbors(X)
+        self.k_ = max(1, min(int(self.n_neighbors), X.shape[0] - 1))  # as scikit-learn
+        dist, ind, inverse = self.neighbors_.kneighbors_distinct(None, self.k_)
+        self.k_distance_ = dist[:, -1]  # per distinct training row
+        self.lrd_ = self._lrd(dist, ind)
+        lof = self.lrd_[ind].mean(axis=1) / self.lrd_
+        self.decision_scores_ = lof[inverse]
+        self._process_decision_scores()
+        return self
+
+    def _lrd(self, dist: np.ndarray, ind: np.ndarray) -> np.ndarray:
+        """Local reachability density: 1 / mean reachability distance to the k neighbours."""
+        reach = np.maximum(dist, self.k_distance_[ind])
+        return 1.0 / (reach.mean(axis=1) + 1e-10)  # type: ignore[no-any-return]
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        if not self._exact():
+            return super().decision_function(X)  # type: ignore[no-any-return]
+        X = check_array(X)
+        dist, ind, inverse = self.neighbors_.kneighbors_distinct(X, self.k_)
+        lof = self.lrd_[ind].mean(axis=1) / self._lrd(dist, ind)
+        return lof[inverse]  # type: ignore[no-any-return]

@@ -54,7 +54,8 @@ MAX_TRAIN_ROWS = 20_000
 #: only, BLAS blocks) makes all the training rows of a KDD99-sized data set affordable.
 MAX_TRAIN_ROWS_BY_CLASS = {"KNN": 200_000}
 #: PyOD classes with an exact fast path (``fast=True``, the default): same parameters and scores.
-FAST_CLASSES = {"KNN": "adb_plugins.neighbors", "ECOD": "adb_plugins.ecdf",
+FAST_CLASSES = {"KNN": "adb_plugins.neighbors", "LOF": "adb_plugins.neighbors",
+                "ECOD": "adb_plugins.ecdf",
                 "COPOD": "adb_plugins.ecdf"}
 #: Rows per block when scoring OCSVM with BLAS, at most; fewer when there are so many support
 #: vectors that a block's kernel matrix would exceed OCSVM_BLOCK_VALUES float64s (256 MiB).

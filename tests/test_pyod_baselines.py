@@ -329,6 +329,45 @@ def test_knn_fast_path_equals_pyod(method, d):  # type: ignore[no-untyped-def]
     np.testing.assert_allclose(scores, theirs.decision_function(T), rtol=1e-6, atol=0 if d <= 15 else 1e-6)
 
 
+@pytest.mark.parametrize("n_neighbors", [1, 5, 20])
+@pytest.mark.parametrize("d", [5, 40])
+def test_lof_fast_path_equals_pyod(n_neighbors, d):  # type: ignore[no-untyped-def]
+    """Continuous rows (no tied distances between different rows) plus exact copies: the fast
+    path gives PyOD's LOF scores, training and test, to rounding.
+
+    The reference is PyOD's LOF on a ball tree, which computes each distance directly; PyOD's
+    default above 15 features, scikit-learn's brute force, computes |x|² + |y|² - 2 x.y and
+    leaves ~1e-7 where a copy's distance is 0, which moves those rows' LOF by orders of
+    magnitude (the 1e-10 in the density), so it is compared below 16 features only.
+    """
+    from pyod.models.lof import LOF
+
+    rng = np.random.default_rng(d + n_neighbors)
+    X = rng.normal(size=(700, d))
+    X = np.vstack([X, X[:60], X[:10], X[:10]])  # rows with 2 and 4 copies
+    T = np.vstack([1.3 * rng.normal(size=(300, d)), X[:30]])
+    ours = pb.DETECTORS["lof"](n_neighbors=n_neighbors, contamination=0.1).fit(X)
+    assert ours.model_.neighbors_.rows_.shape[0] == 700  # duplicates were collapsed
+    theirs = LOF(n_neighbors=n_neighbors, contamination=0.1, algorithm="ball_tree").fit(X)
+    if d <= 15:  # PyOD's default is then scikit-learn's KD-tree: exact too
+        default = LOF(n_neighbors=n_neighbors, contamination=0.1).fit(X)
+        assert default.detector_._fit_method == "kd_tree"
+        np.testing.assert_allclose(ours.decision_function(T), default.decision_function(T),
+                                   rtol=1e-9, atol=0)
+    np.testing.assert_allclose(ours.decision_scores_, theirs.decision_scores_, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(ours.decision_function(T), theirs.decision_function(T),
+                               rtol=1e-9, atol=0)
+    assert ours.threshold_ == pytest.approx(theirs.threshold_, rel=1e-12)
+    np.testing.assert_array_equal(ours.predict(T), theirs.predict(T))
+
+
+def test_lof_fast_path_other_metric_is_pyods():  # type: ignore[no-untyped-def]
+    X = np.random.default_rng(0).normal(size=(200, 4))
+    ours = pb.DETECTORS["lof"](metric="manhattan").fit(X)
+    assert not hasattr(ours.model_, "neighbors_") and hasattr(ours.model_, "detector_")
+    assert pb.DETECTORS["lof"](fast=False).fit(X).model_.__class__.__module__ == "pyod.models.lof"
+
+
 def test_exact_neighbors_survive_large_norms():
     """|q|² + |u|² - 2 q.u cancels badly for near rows far from the origin; the re-check does not."""
     from adb_plugins.neighbors import ExactNeighbors
