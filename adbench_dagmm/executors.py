@@ -38,7 +38,6 @@ from .environment import environment
 from .errors import AdbError, UsageError
 from .execute import Result, execute, failure_row
 from .isolation import describe_exit, die_with_parent, run_isolated
-from .preload import ENV as PRELOAD_ENV
 
 if TYPE_CHECKING:
     from .plan import PlannedRun
@@ -46,6 +45,10 @@ if TYPE_CHECKING:
 #: Environment variables that size the thread pools of OpenMP, BLAS and numexpr (and torch).
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+#: The variables that tell the fork server (:mod:`adbench_dagmm.preload`) which modules to
+#: import and which detectors to warm up, comma separated.
+PRELOAD_ENV = "ADB_WORKER_PRELOAD"
+WARM_UP_ENV = "ADB_WORKER_WARM_UP"
 #: Seconds to wait for a Dask scheduler to answer.
 DASK_CONNECT_TIMEOUT = 10.0
 
@@ -65,14 +68,16 @@ def threads_per_worker(jobs: int, cores: int | None = None) -> int:
 
 
 @contextmanager
-def _worker_env(threads: int, preload: Sequence[str] = ()) -> Iterator[None]:
-    """Set the thread-count variables (and the modules to preload) while a worker is started.
+def _worker_env(threads: int, preload: Sequence[str] = (), warm_up: Sequence[str] = ()
+                ) -> Iterator[None]:
+    """Set the thread-count variables (and what to preload) while a worker is started.
 
     A spawned worker, or the fork server the workers are forked from, inherits them at exec:
     they must be in place before it imports numpy or torch, which read them once.
     """
     values = {name: str(threads) for name in THREAD_ENV}
     values[PRELOAD_ENV] = ",".join(preload)
+    values[WARM_UP_ENV] = ",".join(warm_up)
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -162,7 +167,7 @@ class _Worker:
     """One spawned worker process and the driver's end of its pipe."""
 
     def __init__(self, ctx: Any, index: int, threads: int, locations: dict[str, str | None],
-                 preload: Sequence[str] = ()) -> None:
+                 preload: Sequence[str] = (), warm_up: Sequence[str] = ()) -> None:
         self.index = index
         self.ready = False
         self.task: _Task | None = None
@@ -170,7 +175,7 @@ class _Worker:
         self.conn, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=_worker_main, args=(child, threads, os.getpid(), locations),
                                 name=f"adb-worker-{index}")
-        with _worker_env(threads, preload):
+        with _worker_env(threads, preload, warm_up):
             self.proc.start()
         child.close()
 
@@ -241,23 +246,27 @@ class LocalExecutor:
         self._slots: list[_Worker | None] = []
         self._locations: dict[str, str | None] | None = None
         self._preload: tuple[str, ...] = ()
+        self._warm_up: tuple[str, ...] = ()
         self._started = 0.0
         self._starter: threading.Thread | None = None
         self._start_error: BaseException | None = None
 
     # -- worker lifecycle -------------------------------------------------------------------------
-    def start(self, context: RunContext, preload: Sequence[str] = ()) -> None:
+    def start(self, context: RunContext, preload: Sequence[str] = (),
+              warm_up: Sequence[str] = ()) -> None:
         """Start the workers now, in the background (idempotent); they import while the caller
         goes on planning.
 
         ``preload``: modules the sweep's runs import (its detectors' modules, see
         :attr:`~adbench_dagmm.BaseDetector.preload_modules`), imported once by the fork server
-        rather than by each worker.  The first start in a process fixes the fork server's list.
+        rather than by each worker; ``warm_up``: the sweep's detectors, warmed up there once
+        (see :mod:`adbench_dagmm.preload`).  The first start in a process fixes both.
         """
         if self._starter is not None:
             return
         self._locations = context.locations()
         self._preload = tuple(dict.fromkeys(preload))
+        self._warm_up = tuple(dict.fromkeys(warm_up))
         self._started = time.perf_counter()
         self.startup_seconds = None
         self._ctx = process_context()
@@ -270,7 +279,8 @@ class LocalExecutor:
         assert self._locations is not None
         try:
             for i in range(self.jobs):
-                self._slots.append(_Worker(self._ctx, i, self.threads, self._locations, self._preload))
+                self._slots.append(_Worker(self._ctx, i, self.threads, self._locations,
+                                           self._preload, self._warm_up))
         except BaseException as exc:  # noqa: BLE001  (re-raised in the driver's thread)
             self._start_error = exc
 
@@ -321,7 +331,7 @@ class LocalExecutor:
         for i, worker in enumerate(self._slots):
             if worker is None and queue:
                 self._slots[i] = worker = _Worker(self._ctx, i, self.threads, self._locations,
-                                                  self._preload)
+                                                  self._preload, self._warm_up)
             if worker is None or not worker.ready or worker.task is not None or not queue:
                 continue
             busy = {w.last_key for w in self._slots if w is not None and w.task is not None}

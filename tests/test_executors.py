@@ -219,3 +219,51 @@ def test_dask_needs_a_reachable_scheduler(plugins: str, csv_dataset: Path, tmp_p
                       "--scheduler", "tcp://127.0.0.1:9", "--results", str(tmp_path / "res"))
     assert unreachable.exit_code == 2, unreachable.output
     assert "cannot connect to the Dask scheduler at tcp://127.0.0.1:9" in unreachable.output
+
+
+# -- the fork server's preload ------------------------------------------------------------------
+def _preloaded(env: dict[str, str], probe: str) -> str:
+    """Import adbench_dagmm.preload in a fresh interpreter with ``env`` set; print ``probe``."""
+    import subprocess
+    import sys
+
+    code = f"import adbench_dagmm.preload, sys\nprint({probe})"
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_preload_imports_the_named_modules_and_survives_bad_ones() -> None:
+    out = _preloaded({executors.PRELOAD_ENV: "pyod.models.hbos,no_such_module_xyz",
+                      executors.WARM_UP_ENV: ""},
+                     "'pyod.models.hbos' in sys.modules, 'sklearn.metrics' in sys.modules")
+    assert out == "True True"
+
+
+@pytest.mark.parametrize(("threads", "compiled"), [("1", "True"), ("2", "False")])
+def test_preload_warms_detectors_up_only_for_single_threaded_workers(threads: str, compiled: str) -> None:
+    """With one thread per worker the fork server fits HBOS once, so PyOD's numba kernel is
+    compiled before any worker is forked; with more threads it must not start OpenMP pools."""
+    probe = "bool(sys.modules['pyod.models.hbos']._calculate_outlier_scores.signatures)"
+    env = {executors.PRELOAD_ENV: "pyod.models.hbos", executors.WARM_UP_ENV: "hbos,no_such_detector"}
+    env.update({name: threads for name in executors.THREAD_ENV})
+    assert _preloaded(env, probe) == compiled
+
+
+def test_cli_hands_the_sweeps_detectors_to_the_workers(plugins: str, csv_dataset: Path, tmp_path: Path,
+                                                       monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    seen: dict[str, tuple[str, ...]] = {}
+    start = LocalExecutor.start
+
+    def spy(self, context, preload=(), warm_up=()):  # type: ignore[no-untyped-def]
+        seen.setdefault("preload", tuple(preload))  # the CLI's call (the executor's own adds none)
+        seen.setdefault("warm_up", tuple(warm_up))
+        return start(self, context, preload, warm_up)
+
+    monkeypatch.setattr(LocalExecutor, "start", spy)
+    result = adb(plugins, "run", "-d", "hbos", "-d", "probe", "-D", str(csv_dataset), "--jobs", "2",
+                 "--results", str(tmp_path / "r"))
+    assert result.exit_code == 0, result.output
+    assert seen["warm_up"] == ("hbos", "probe")
+    assert "pyod.models.hbos" in seen["preload"] and "adb_plugins.pyod_baselines" in seen["preload"]

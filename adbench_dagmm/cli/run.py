@@ -167,28 +167,25 @@ def check_file_options(registry, datasets: list[str], options: dict[str, Any],  
                 )
 
 
-def preload_modules(registry, names: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
-    """The modules the named detectors' runs import (their own and what they declare), for the
-    workers to import once; names that do not resolve are left to the checks that follow."""
-    modules: list[str] = []
+def sweep_detectors(registry, given: list[str], sweep) -> list[str]:  # type: ignore[no-untyped-def]
+    """The registered detectors a sweep names (``--detector``, else the sweep file's), suites
+    expanded; none when a name does not resolve (the sweep's own checks then report it)."""
+    names = given or [str(name) for name in (sweep.detectors if sweep is not None else [])]
     try:
         names = registry.expand("detector", names)
-    except Exception:  # noqa: BLE001  (reported, with its file, by the sweep's own checks)
-        return modules
+        return [name for name in names if registry.detector(name) is not None]
+    except Exception:  # noqa: BLE001  (reported, with its file, by the checks that follow)
+        return []
+
+
+def preload_modules(registry, names: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """The modules the named detectors' runs import (their own and what they declare), for the
+    workers to import once."""
+    modules: list[str] = []
     for name in names:
-        try:
-            cls = registry.detector(name)
-        except Exception:  # noqa: BLE001
-            continue
+        cls = registry.detector(name)
         modules += [cls.__module__, *getattr(cls, "preload_modules", ())]
     return list(dict.fromkeys(modules))
-
-
-def sweep_detectors(sweep) -> list[str]:  # type: ignore[no-untyped-def]
-    """The detector names a sweep file lists (none without a file)."""
-    if sweep is None:
-        return []
-    return [str(name) for name in getattr(sweep, "detectors", None) or []]
 
 
 def make_executor(kind: ExecutorKind, jobs: int, scheduler: str | None,  # type: ignore[no-untyped-def]
@@ -277,8 +274,9 @@ def run_command(
     run_executor = make_executor(executor, jobs, scheduler, timeout)
     registry = get_registry()
     if isinstance(run_executor, LocalExecutor):  # the workers import while this process plans
+        warm = sweep_detectors(registry, list(detector), sweep)
         run_executor.start(RunContext(str(data_dir) if data_dir else None, state.plugins_dir),
-                           preload=preload_modules(registry, list(detector) or sweep_detectors(sweep)))
+                           preload=preload_modules(registry, warm), warm_up=warm)
         ctx.call_on_close(run_executor.stop)  # when the command ends, also after an error
 
     if detector:  # names from the command line: their errors name no file
