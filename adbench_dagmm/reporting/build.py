@@ -23,6 +23,7 @@ from . import plots
 from .document import Document, FigureBlock, Heading, Para, TableBlock, to_latex, to_markdown
 from .html import to_html
 from .sections import ReportView
+from .studies import label_rows, study_blocks
 from .stats import (
     MIN_DATASETS,
     MIN_DETECTORS,
@@ -154,7 +155,12 @@ def enrich(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
 def build_document(store: Store, rows: list[dict[str, Any]], options: ReportOptions,
                    registry: Registry) -> tuple[Document, list[dict[str, Any]]]:
     """The report's content (tables, tests, figures) from ``rows`` of ``store``, with the
-    reference sets and sections the plugins in ``registry`` contribute."""
+    reference sets and sections the plugins in ``registry`` contribute.
+
+    Runs are grouped by their protocol's label (name and options, :func:`label_rows`), so
+    configurations that differ in a protocol option are never averaged together; sweeps over
+    one option get a Studies section (:mod:`adbench_dagmm.reporting.studies`)."""
+    rows = label_rows(rows)
     summary = summarize(rows)
     enrich(summary, rows)
     detectors = sorted({r["detector"] for r in rows})
@@ -188,6 +194,12 @@ def build_document(store: Store, rows: list[dict[str, Any]], options: ReportOpti
     doc.add(Heading(1, "Overview"),
             TableBlock(overview_table(summary), "Mean ± std over seeds (sample std, ddof = 1), "
                        "ok runs only; the table `adb run` prints."))
+
+    # -- studies: sweeps over one protocol option -------------------------------------------------
+    studies = study_blocks(rows, palette, options.plots, lambda job, stem, caption: FigureBlock(
+        names(*stem), caption, b"", options.image_format, job=job))
+    if studies:
+        doc.add(Heading(1, "Studies"), *studies)
 
     # -- per dataset --------------------------------------------------------------------------------
     doc.add(Heading(1, "Per-dataset results"),
