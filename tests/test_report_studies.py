@@ -189,8 +189,13 @@ def test_studies_section_has_a_figure_and_table_per_dataset_and_the_mean(tmp_pat
     first, last = (float(r[3].split(" ")[0]) for r in (xgbod[0], xgbod[-1]))
     assert last - first > 0.3  # the shape made in make_rows
     assert tables[1].columns[2] == "seeds" and {r[2] for r in tables[1].rows} == {"3"}
-    # the study numbers are those of the usual per-dataset tables (same grouping, same seeds)
-    assert "adbench[labeled_anomalies=0.25]" in to_markdown(doc)
+    # the usual per-dataset tables: one per configuration, in the options' natural order
+    per_dataset = [b.text for b in doc.blocks if isinstance(b, Heading) and b.text.startswith("wbc (")]
+    assert per_dataset == [f"wbc (adbench[labeled_anomalies={json.dumps(b)}])" for b in BUDGETS]
+    runtime = next(b.table for i, b in enumerate(doc.blocks) if isinstance(b, TableBlock)
+                   and doc.blocks[i - 1] == Heading(1, "Runtime"))
+    assert runtime.columns[:3] == ["detector", "dataset", "protocol"]
+    assert len({tuple(r[:3]) for r in runtime.rows}) == len(runtime.rows) == 3 * 3 * len(BUDGETS)
 
 
 def _draw(figure_block):  # type: ignore[no-untyped-def]
@@ -292,3 +297,30 @@ def test_report_from_a_store_that_keeps_protocol_options(tmp_path):
     assert "## Studies" in text and "### Study: labeled_anomalies under adbench" in text
     assert len(list((tmp_path / "out" / "figures").glob("study_*"))) == 3
     assert math.isfinite(report.seconds)
+
+
+class _RowsOnly:
+    """A store's reading side (``rows`` filtered on columns, ``path``) over rows with options."""
+
+    path = Path("results/adb.sqlite")
+
+    def __init__(self, rows: list[dict]) -> None:
+        self._rows = rows
+
+    def rows(self, **filters):  # type: ignore[no-untyped-def]
+        return [r for r in self._rows if all(v is None or r[c] in v for c, v in filters.items())]
+
+
+def test_protocol_filter_takes_a_name_or_a_label():
+    from adbench_dagmm.errors import UsageError
+    from adbench_dagmm.reporting.build import load_rows
+
+    rows = make_rows([{"labeled_anomalies": b} for b in (0.1, 0.5)], ["wbc"], 2)
+    rows += make_rows([{}], ["wbc"], 2, protocol="pyod")
+    store = _RowsOnly(rows)
+    assert len(load_rows(store, ReportOptions(protocols=["adbench"]))) == 12
+    picked = load_rows(store, ReportOptions(protocols=["adbench[labeled_anomalies=0.5]", "pyod"]))
+    assert {(r["protocol"], r["protocol_options"].get("labeled_anomalies")) for r in picked} == {
+        ("adbench", 0.5), ("pyod", None)}
+    with pytest.raises(UsageError, match=r"adbench\[labeled_anomalies=0.1\], adbench\[labeled_anomalies=0.5\]"):
+        load_rows(store, ReportOptions(protocols=["adbench[labeled_anomalies=0.2]"]))

@@ -55,14 +55,26 @@ def options_of(row: dict[str, Any]) -> dict[str, Any]:
 
 def label_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Copies of ``rows`` whose ``protocol`` is the display label of protocol and options, with
-    the bare name kept as ``protocol_name`` and the options as a dict in ``protocol_options``."""
+    the bare name kept as ``protocol_name`` and the options as a dict in ``protocol_options``;
+    ordered by detector, dataset, then protocol name and option values in natural order
+    (0.05 before 0.1), keeping the given order (by seed) within a configuration."""
     out = []
     for row in rows:
         name = row.get("protocol_name") or row["protocol"]
         options = options_of(row)
         out.append({**row, "protocol_name": name, "protocol_options": options,
                     "protocol": protocol_label(name, options)})
+    out.sort(key=lambda r: (str(r["detector"]), str(r["dataset"]), label_key(r)))
     return out
+
+
+def label_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """Sort key of a labelled row's configuration: protocol name, then its options' values,
+    numbers by value before text."""
+    options = row["protocol_options"]
+    return (row["protocol_name"], tuple(
+        (k, (0, float(v), "") if _is_number(options[k]) else (1, 0.0, value_text(options[k])))
+        for k, v in sorted(options.items())))
 
 
 def _canon(value: Any) -> str:
