@@ -64,8 +64,6 @@ DEFAULT_ALPHA = {"local": 5.0, "clustered": 5.0, "global": 1.1}
 N_COMPONENTS = range(1, 10)
 #: Fewer normal rows than this give no usable mixture, copula or range.
 MIN_NORMAL_ROWS = 10
-#: Points of the grid on which a KDE marginal's CDF is inverted.
-KDE_GRID = 2048
 
 
 def synthesize(X_normal: np.ndarray, kind: str, n_normal: int, n_anomaly: int, rng: np.random.Generator,
@@ -181,29 +179,26 @@ def _dependency(X: np.ndarray, n_normal: int, n_anomaly: int,
     normals = np.empty((n_normal, d))
     anomalies = np.empty((n_anomaly, d))
     for j in range(d):
-        normals[:, j] = kde_quantile(X[:, j], u_normal[:, j])
-        anomalies[:, j] = kde_quantile(X[:, j], u_anomaly[:, j])
+        normals[:, j] = kde_draw(X[:, j], u_normal[:, j], rng)
+        anomalies[:, j] = kde_draw(X[:, j], u_anomaly[:, j], rng)
     return normals, anomalies
 
 
-def kde_quantile(column: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Quantiles ``u`` (in [0, 1]) of the Gaussian KDE of ``column`` (Scott's bandwidth, as
-    ``scipy.stats.gaussian_kde`` and the ``copulas`` package's ``GaussianKDE`` use), by
-    inverting its CDF on a grid.  A constant column's quantiles are its value."""
-    from scipy.special import ndtr
+def kde_draw(column: np.ndarray, u: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One draw from the Gaussian KDE of ``column`` per uniform ``u``: the empirical quantile at
+    ``u`` plus Gaussian noise of the KDE's bandwidth (Scott's rule, as ``scipy.stats.gaussian_kde``
+    and the ``copulas`` package's ``GaussianKDE`` use).
 
+    The KDE is the empirical distribution convolved with N(0, h²), so for uniform ``u`` the draw
+    is exactly KDE-distributed, with no grid or root finding; and it increases with ``u`` up to
+    the noise, so the dependence a copula puts into ``u`` carries through (blurred by noise of
+    about a fifth of the column's spread).  A constant column's draws are its value.
+    """
     n = len(column)
     h = float(np.std(column, ddof=1)) * n ** (-1 / 5)
-    if not h > 0:
-        return np.full(len(u), float(column[0]))
-    grid = np.linspace(column.min() - 5 * h, column.max() + 5 * h, KDE_GRID)
     values = np.sort(column)
-    cdf = np.empty(KDE_GRID)
-    for start in range(0, KDE_GRID, 256):  # (256, n) blocks keep memory small on long columns
-        block = grid[start:start + 256, None]
-        cdf[start:start + 256] = ndtr((block - values[None, :]) / h).mean(axis=1)
-    cdf, first = np.unique(cdf, return_index=True)  # strictly increasing, as np.interp needs
-    return np.interp(u, cdf, grid[first])
+    picked = values[np.clip(np.ceil(u * n).astype(np.int64) - 1, 0, n - 1)]  # inverse empirical CDF
+    return picked + h * rng.standard_normal(len(u)) if h > 0 else picked.astype(np.float64)
 
 
 # -- corruptions ---------------------------------------------------------------------------------
@@ -278,7 +273,7 @@ def flip_labels(y: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndar
                         f"{sorted(set(np.unique(y).tolist()) - {0, 1})[:5]}.")
     out = y.copy()
     flip = rng.choice(len(y), size=int(round(rate * len(y))), replace=False)
-    out[flip] = 1 - out[flip]
+    out[flip] = out[flip] == 0  # 0 <-> 1, in y's own dtype (int or bool)
     return out
 
 
