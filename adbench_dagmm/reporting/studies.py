@@ -310,9 +310,9 @@ def study_figure(title: str, option: str, labels: list[str], xs: list[float | No
     ncols = min(len(detectors), 5)
     legend_rows = math.ceil(len(detectors) / ncols) if detectors else 1
     height = 3.0 + 0.2 * legend_rows
-    fig = new_figure(10.5, height)
+    fig = new_figure(8.6, height)  # 774 px at the report's 90 dpi: drawn 1:1 on an 800 px page
     bottom = (0.85 + 0.2 * legend_rows) / height
-    grid = fig.add_gridspec(1, len(STUDY_METRICS), left=0.06, right=0.99, bottom=bottom,
+    grid = fig.add_gridspec(1, len(STUDY_METRICS), left=0.075, right=0.99, bottom=bottom,
                             top=1 - 0.45 / height, wspace=0.28)
     with style():
         for i, metric in enumerate(STUDY_METRICS):
