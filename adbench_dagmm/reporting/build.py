@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from ..errors import UsageError
+from ..protocols import protocol_label
 from ..results import Store
 from ..summary import group_runs, mean_std, summarize
 from . import plots
 from .document import Document, FigureBlock, Heading, Para, TableBlock, to_latex, to_markdown
 from .html import to_html
 from .sections import ReportView
+from .studies import label_key, label_rows, options_of, study_blocks
 from .stats import (
     MIN_DATASETS,
     MIN_DETECTORS,
@@ -122,19 +124,33 @@ class _Names:
 
 
 def load_rows(store: Store, options: ReportOptions) -> list[dict[str, Any]]:
-    """The store's runs that pass the filters; a filter that matches nothing is a usage error."""
+    """The store's runs that pass the filters; a filter that matches nothing is a usage error.
+
+    A protocol filter is a name (every run of that protocol, whatever its options) or a label
+    with options, ``name[key=value,...]`` as the report prints it (exactly those runs).
+    """
+    protocols = list(options.protocols or [])
+    names = sorted({p.split("[", 1)[0] for p in protocols})
     rows = store.rows(detector=_none_if_empty(options.detectors), dataset=_none_if_empty(options.datasets),
-                      protocol=_none_if_empty(options.protocols))
+                      protocol=names or None)
+    if protocols:
+        wanted = set(protocols)
+        rows = [r for r in rows if r["protocol"] in wanted or _label(r) in wanted]
     if rows:
         return rows
     everything = store.rows()
     if not everything:
         raise UsageError(f"the results store {store.path} holds no runs; run `adb run` first.")
-    have = {c: sorted({str(r[c]) for r in everything}) for c in ("detector", "dataset", "protocol")}
-    wanted = {"detector": options.detectors, "dataset": options.datasets, "protocol": options.protocols}
+    have = {c: sorted({str(r[c]) for r in everything}) for c in ("detector", "dataset")}
+    have["protocol"] = sorted({_label(r) for r in everything})
+    wanted_by = {"detector": options.detectors, "dataset": options.datasets, "protocol": options.protocols}
     parts = [f"--{c} {', '.join(v)} (the store has: {', '.join(have[c])})"
-             for c, v in wanted.items() if v]
+             for c, v in wanted_by.items() if v]
     raise UsageError(f"no stored run matches {'; '.join(parts)} in {store.path}.")
+
+
+def _label(row: dict[str, Any]) -> str:
+    return protocol_label(row["protocol"], options_of(row))
 
 
 def _none_if_empty(values: Sequence[str] | None) -> list[str] | None:
@@ -154,7 +170,12 @@ def enrich(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
 def build_document(store: Store, rows: list[dict[str, Any]], options: ReportOptions,
                    registry: Registry) -> tuple[Document, list[dict[str, Any]]]:
     """The report's content (tables, tests, figures) from ``rows`` of ``store``, with the
-    reference sets and sections the plugins in ``registry`` contribute."""
+    reference sets and sections the plugins in ``registry`` contribute.
+
+    Runs are grouped by their protocol's label (name and options, :func:`label_rows`), so
+    configurations that differ in a protocol option are never averaged together; sweeps over
+    one option get a Studies section (:mod:`adbench_dagmm.reporting.studies`)."""
+    rows = label_rows(rows)
     summary = summarize(rows)
     enrich(summary, rows)
     detectors = sorted({r["detector"] for r in rows})
@@ -189,6 +210,12 @@ def build_document(store: Store, rows: list[dict[str, Any]], options: ReportOpti
             TableBlock(overview_table(summary), "Mean ± std over seeds (sample std, ddof = 1), "
                        "ok runs only; the table `adb run` prints."))
 
+    # -- studies: sweeps over one protocol option -------------------------------------------------
+    studies = study_blocks(rows, palette, options.plots, lambda job, stem, caption: FigureBlock(
+        names(*stem), caption, b"", options.image_format, job=job))
+    if studies:
+        doc.add(Heading(1, "Studies"), *studies)
+
     # -- per dataset --------------------------------------------------------------------------------
     doc.add(Heading(1, "Per-dataset results"),
             Para("Mean ± std [95 % Student-t confidence interval of the mean, clipped to [0, 1]] "
@@ -208,7 +235,8 @@ def build_document(store: Store, rows: list[dict[str, Any]], options: ReportOpti
                      f"per detector ({seed_text}; a detector without an ok run of that seed shows its "
                      "smallest seed, named in the legend); box plots of F1 and ROC AUC over all ok "
                      "seeds.", "note"))
-    for (dataset, protocol), records in sorted(groups.items()):
+    order = {r["protocol"]: label_key(r) for r in rows}  # 0.05 before 0.1, not as text
+    for (dataset, protocol), records in sorted(groups.items(), key=lambda g: (g[0][0], order[g[0][1]])):
         label = block_label(dataset, protocol, many_protocols, short)
         doc.add(Heading(2, label), TableBlock(dataset_table(records), "" if label == dataset else
                                               f"Dataset {dataset}, protocol {protocol}."))

@@ -228,10 +228,12 @@ def pairwise_table(test: RankTest) -> Table:
 
 
 def runtime_table(summary: list[dict[str, Any]]) -> Table:
-    """Fit and score seconds, peak memory and data sizes, mean over ok runs."""
-    columns = ["detector", "dataset", "ok", "fit s", "score s", "total s", "peak RSS MB",
-               "n_train", "n_test", "features"]
-    table = Table(columns=columns, rows=[], align="llrrrrrrrr")
+    """Fit and score seconds, peak memory and data sizes, mean over ok runs (with a protocol
+    column when the runs have more than one protocol or protocol options)."""
+    many = len({rec["protocol"] for rec in summary}) > 1
+    columns = ["detector", "dataset"] + (["protocol"] if many else []) + [
+        "ok", "fit s", "score s", "total s", "peak RSS MB", "n_train", "n_test", "features"]
+    table = Table(columns=columns, rows=[], align="ll" + ("l" if many else "") + "rrrrrrrr")
     for r, rec in enumerate(summary):
         if rec["ok"] < rec["runs"]:
             table.flagged.add(r)
@@ -241,7 +243,7 @@ def runtime_table(summary: list[dict[str, Any]]) -> Table:
             return "–" if value is None or not math.isfinite(value[0]) else f"{value[0]:.0f}"
 
         table.rows.append([
-            rec["detector"], rec["dataset"], _ok_cell(rec),
+            rec["detector"], rec["dataset"], *([rec["protocol"]] if many else []), _ok_cell(rec),
             fmt(*rec["fit_seconds"][:2], digits=2, sep="±"),
             fmt(*rec["score_seconds"][:2], digits=2, sep="±"),
             fmt(*rec["seconds"][:2], digits=2, sep="±"),
