@@ -18,7 +18,8 @@ The four types (:func:`synthesize`):
   surround the normal clusters: far in Mahalanobis terms, mostly within the data's range.
 * **clustered**: the same mixture with every mean moved ``alpha`` times (default 5) as far from
   the reference point (see below) and the covariances kept: tight groups away from the normals.
-* **global**: uniform per feature over the normal rows' range widened by ``alpha`` (default 1.1).
+* **global**: uniform per feature over the normal rows' range widened by ``alpha`` (default 1.1);
+  the normals are sampled from the mixture, as for local.
 * **dependency**: normals from a Gaussian copula fitted on the normal rows with Gaussian-KDE
   marginals; anomalies draw every feature independently from the same KDE marginal, so each
   feature's distribution is kept and the dependence between features is broken.  ADBench fits
@@ -86,11 +87,10 @@ def synthesize(X_normal: np.ndarray, kind: str, n_normal: int, n_anomaly: int, r
     Returns
     -------
     (X_synthetic_normal, X_synthetic_anomalies) : float64 arrays of shape (n_normal, d) and
-    (n_anomaly, d).  As in ADBench, local, clustered and dependency normals are sampled from the
-    fitted model (so they follow the same model the anomalies depart from); global normals are
-    rows of ``X_normal`` drawn with ``rng`` (without replacement when ``n_normal <= n``).
-    (ADBench samples its global normals from the mixture too; real rows keep the data's own
-    distribution where the uniform anomalies need no model.)
+    (n_anomaly, d).  As in ADBench, the normals of every type are sampled from the fitted model
+    (the mixture; the copula for dependency), so that normals and anomalies share its artefacts:
+    real rows beside uniform global anomalies would give the anomalies away on discrete data
+    (real rows on an integer grid, anomalies off it), whatever their distance.
 
     Raises
     ------
@@ -109,14 +109,12 @@ def synthesize(X_normal: np.ndarray, kind: str, n_normal: int, n_anomaly: int, r
     if kind == "dependency":
         return _dependency(X, n_normal, n_anomaly, rng)
     lo = X.min(axis=0)
-    if kind == "global":
-        hi = lo + alpha * (X.max(axis=0) - lo)
-        anomalies = lo + (hi - lo) * rng.random((n_anomaly, X.shape[1]))
-        take = rng.choice(len(X), size=n_normal, replace=n_normal > len(X))
-        return X[take].copy(), anomalies
     weights, means, covariances = fit_mixture(X, rng)
     normals = sample_mixture(weights, means, covariances, n_normal, rng)
-    if kind == "local":
+    if kind == "global":  # the range of the rows the mixture was fitted on
+        hi = lo + alpha * (X.max(axis=0) - lo)
+        anomalies = lo + (hi - lo) * rng.random((n_anomaly, X.shape[1]))
+    elif kind == "local":
         anomalies = sample_mixture(weights, means, alpha * covariances, n_anomaly, rng)
     else:  # clustered
         anomalies = sample_mixture(weights, lo + alpha * (means - lo), covariances, n_anomaly, rng)
