@@ -31,7 +31,7 @@ def report_command(
     format: List[str] = typer.Option(["md,html"], "--format", "-f", metavar="FORMATS", help="Formats, comma-separated or repeated: md, html, tex."),
     detector: Optional[List[str]] = typer.Option(None, "--detector", "-d", metavar="NAME", help="Only these detectors (repeatable)."),
     dataset: Optional[List[str]] = typer.Option(None, "--dataset", "-D", metavar="NAME", help="Only these datasets (repeatable), named as stored (adb export lists them)."),
-    protocol: Optional[List[str]] = typer.Option(None, "--protocol", "-p", metavar="NAME", help="Only these protocols (repeatable)."),
+    protocol: Optional[List[str]] = typer.Option(None, "--protocol", "-p", metavar="NAME", help="Only these protocols (repeatable): a name (with any options), or a label as the tables print it, with its options in brackets."),
     seed: Optional[int] = typer.Option(None, "--seed", metavar="SEED", help="Seed whose ROC/PR curves, histograms and plugin figures (e.g. training curves) are drawn. Default: the smallest seed of each dataset."),
     metric: List[str] = typer.Option(["f1,roc_auc"], "--metric", "-m", metavar="METRICS", help="Metrics to rank and test, comma-separated or repeated: f1, roc_auc, average_precision, precision, recall, precision_at_n."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the Friedman and post-hoc tests."),
