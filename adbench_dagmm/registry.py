@@ -164,8 +164,9 @@ class Registry:
     def make_dataset(self, spec: str, options: dict[str, Any] | None = None) -> Any:
         """The dataset instance for a registered name, or for a spec a plugin resolves (a file).
 
-        A registered dataset gets the options its constructor accepts; any other spec goes to
-        the ``adb_resolve_dataset`` hook; a spec nobody resolves is an unknown dataset.
+        A registered dataset gets the options as constructor arguments (one it does not take is
+        a :class:`UsageError` naming the ones it does); any other spec goes to the
+        ``adb_resolve_dataset`` hook; a spec nobody resolves is an unknown dataset.
         """
         from .params import constructor_params
 
@@ -173,7 +174,12 @@ class Registry:
         if spec in self.entries["dataset"]:
             cls = self.dataset(spec)
             accepted = constructor_params(cls)
-            return cls(**{k: v for k, v in options.items() if k in accepted})
+            unknown = sorted(k for k in options if k not in accepted)
+            if unknown:
+                takes = ", ".join(sorted(accepted)) or "none"
+                raise UsageError(f"dataset {spec!r} does not take the option(s) "
+                                 f"{', '.join(unknown)} (it takes: {takes}); leave them out.")
+            return cls(**options)
         found = self.pm.hook.adb_resolve_dataset(spec=spec, options=options)
         if found is not None:
             return found

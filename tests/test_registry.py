@@ -189,3 +189,12 @@ def test_a_file_plugin_named_like_an_installed_one_loads_next_to_it(
 
     assert by_name["file:twin"].identity == f"1.0 sha256:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
     assert by_name["twin"].identity == "0.3.1"
+
+
+def test_registered_dataset_refuses_options_it_does_not_take() -> None:
+    """Options a registered dataset's constructor does not take are an error, not dropped."""
+    registry = build_registry(load_entrypoints=False)
+    assert registry.make_dataset("kddcup99", {}).name == "kddcup99"
+    with pytest.raises(UsageError, match=r"dataset 'kddcup99' does not take the option\(s\) "
+                                         r"label_column \(it takes: .*\); leave them out"):
+        registry.make_dataset("kddcup99", {"label_column": "y"})
