@@ -1,4 +1,4 @@
-"""``adb plugins``: every plugin, its version, source and what it registers."""
+"""``adb plugins``: every plugin, its identity (version, source hash), source and what it registers."""
 
 from __future__ import annotations
 
@@ -26,15 +26,18 @@ def _registers(registered: dict[str, list[str]], hooks: list[str], full: bool) -
 @app.command("plugins")
 @handle_errors
 def plugins_command() -> None:
-    """List loaded plugins with version and registrations; broken ones show why.
+    """List loaded plugins with their identity and registrations; broken ones show why.
+
+    The identity is what a run id records of the plugin: its distribution's version, and for a
+    one-file plugin the sha256 of its source.
 
     On a terminal, or with $COLUMNS set, long lists of names are counted (adb list shows them);
     otherwise every name is printed, with tab-separated fields.
     """
     registry = get_registry()
     full = output_width() is None
-    rows = [[info.name, info.version, info.source, _registers(info.registered, info.hooks, full),
+    rows = [[info.name, info.identity, info.source, _registers(info.registered, info.hooks, full),
              "ok" if info.available else f"unavailable: {info.error}"]
             for info in registry.plugins]
-    print_listing([Column("plugin"), Column("version"), Column("source", wrap=True, drop=1),
+    print_listing([Column("plugin"), Column("identity"), Column("source", wrap=True, drop=1),
                    Column("registers", wrap=True), Column("status", wrap=True)], rows)
