@@ -249,6 +249,8 @@ class LocalExecutor:
         self._warm_up: tuple[str, ...] = ()
         self._started = 0.0
         self._starter: threading.Thread | None = None
+        self._lock = threading.Lock()  # _slots and _generation, shared with the starting thread
+        self._generation = 0  # bumped by stop(): a starting thread of an earlier one adds nothing
         self._start_error: BaseException | None = None
 
     # -- worker lifecycle -------------------------------------------------------------------------
@@ -271,16 +273,21 @@ class LocalExecutor:
         self.startup_seconds = None
         self._ctx = process_context()
         # A forkserver answers a start only once it has imported its preload: start from a thread.
-        self._starter = threading.Thread(target=self._start_workers, name="adb-worker-start",
-                                         daemon=True)
+        self._starter = threading.Thread(target=self._start_workers, args=(self._generation,),
+                                         name="adb-worker-start", daemon=True)
         self._starter.start()
 
-    def _start_workers(self) -> None:
+    def _start_workers(self, generation: int) -> None:
         assert self._locations is not None
         try:
             for i in range(self.jobs):
-                self._slots.append(_Worker(self._ctx, i, self.threads, self._locations,
-                                           self._preload, self._warm_up))
+                worker = _Worker(self._ctx, i, self.threads, self._locations, self._preload,
+                                 self._warm_up)
+                with self._lock:
+                    if generation != self._generation:  # stopped meanwhile: not wanted
+                        worker.stop(graceful=False)
+                        return
+                    self._slots.append(worker)
         except BaseException as exc:  # noqa: BLE001  (re-raised in the driver's thread)
             self._start_error = exc
 
@@ -293,12 +300,14 @@ class LocalExecutor:
                            "to run in this process.") from error
 
     def stop(self, graceful: bool = False) -> None:
-        """End every worker (asking first when ``graceful``)."""
-        if self._starter is not None:
-            self._starter.join()
+        """End every worker (asking first when ``graceful``).  Never waits for workers still
+        starting (a usage error or an all-stored sweep ends at once): they are ended as they
+        come up."""
+        with self._lock:
+            self._generation += 1
             self._starter = None
-        live = [w for w in self._slots if w is not None]
-        self._slots = []
+            live = [w for w in self._slots if w is not None]
+            self._slots = []
         if graceful:
             for worker in live:
                 worker.ask_to_exit()
