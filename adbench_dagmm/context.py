@@ -107,17 +107,21 @@ class RunContext:
             self._datasets.popitem(last=False)
         return dataset
 
-    def split(self, spec: str, options: dict[str, Any] | None, protocol: str, seed: int) -> Split:
-        """The split of (dataset, protocol, seed), reused by every detector of that seed.
+    def split(self, spec: str, options: dict[str, Any] | None, protocol: str, seed: int,
+              protocol_options: dict[str, Any] | None = None) -> Split:
+        """The split of (dataset, protocol with its options, seed), reused by every detector of
+        that seed.
 
         Only the last split is kept, and it is dropped *before* the next one is made, so two
         splits of a large dataset never coexist.
         """
-        key = (spec, json.dumps(options or {}, sort_keys=True), protocol, seed)
+        key = (spec, json.dumps(options or {}, sort_keys=True), protocol, seed,
+               json.dumps(protocol_options or {}, sort_keys=True, default=str))
         if key != self._split_key:
             self._split_key = self._split = None
             dataset = self.load(spec, options)
-            self._split = self.registry.protocol(protocol)().split(dataset, seed)
+            self._split = self.registry.protocol(protocol)(**(protocol_options or {})).split(
+                dataset, seed)
             self._split_key = key
         assert self._split is not None
         return self._split
