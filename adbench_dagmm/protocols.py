@@ -295,7 +295,7 @@ class Protocol:
     @property
     def label(self) -> str:
         """The display name: ``name[key=value,...]`` of the options given (:func:`protocol_label`)."""
-        return protocol_label(self.name, self.given)
+        return protocol_label(self.name, getattr(self, "given", {}))
 
     def split_indices(self, dataset: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
@@ -370,11 +370,12 @@ class Protocol:
         training anomalies (:func:`reveal_anomalies`), ``label_noise`` first flipping that
         share of the training labels (ADBench's annotation errors).
         """
-        fraction = self.settings.get("labeled_anomalies", 0.0)
+        settings = getattr(self, "settings", {})  # a subclass __init__ may skip ours
+        fraction = settings.get("labeled_anomalies", 0.0)
         if not fraction:
             return None
         y = np.asarray(y_train)
-        noise = self.settings.get("label_noise", 0.0)
+        noise = settings.get("label_noise", 0.0)
         if noise:
             from .synthetic import flip_labels
 
@@ -474,8 +475,8 @@ class ADBenchProtocol(Protocol):
        ``label_noise`` first flips that share of all training labels (ADBench's annotation
        errors), so a revealed "anomaly" may be a normal row.  Needs ``labeled_anomalies > 0``.
 
-    Unless ``duplicate_anomalies`` changes it, the top ρ of test scores are flagged with ρ the
-    dataset's anomaly ratio.
+    The top ρ of test scores are flagged, with ρ the anomaly ratio of the rows the size rules
+    drew (of the duplicated rows under ``duplicate_anomalies``).
     """
 
     name = "adbench"

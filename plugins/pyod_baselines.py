@@ -36,6 +36,7 @@ import contextlib
 import copy
 import inspect
 import sys
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -112,7 +113,10 @@ class PyODDetector(BaseDetector):
             # batch they would train on nothing (AutoEncoder crashes); one batch of all rows is
             # what a loader that keeps it would give
             params = {**params, "batch_size": int(X_fit.shape[0])}
-        with contextlib.redirect_stdout(sys.stderr):  # SO_GAAL & co. print epochs; stdout is for results
+        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+            # SO_GAAL & co. print epochs (stdout is for results); some warn on every fit
+            for pattern in catalog.QUIET_WARNINGS.get(self.spec.pyod_name, ()):
+                warnings.filterwarnings("ignore", message=pattern)
             model = pyod_cls(**params)
             self.model_ = model.fit(X_fit) if labels is None else model.fit(X_fit, labels)
         self.n_train_rows_ = int(X_fit.shape[0])

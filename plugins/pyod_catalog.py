@@ -47,6 +47,15 @@ KNOWN_DEFECTS = {
     "deviation loss; its scores are not DevNet's (checked for PyOD 3.6)",
 }
 
+#: Warnings a detector's PyOD code raises on every fit that say nothing about the run, by class:
+#: XGBOD fits PyOD's unsupervised detectors with the labels (PyOD warns) and passes XGBoost a
+#: ``silent`` parameter XGBoost >= 1 ignores (XGBoost warns).  Regular expressions, matched
+#: against the start of the message.
+QUIET_WARNINGS = {
+    "XGBOD": (r"y should not be presented in unsupervised learning",
+              r"(?s).*Parameters: \{ \"silent\" \} are not used"),
+}
+
 #: Detectors that can never run here, and why (none at present; kept for PyOD releases that
 #: ship a detector we cannot feed).
 STATIC_UNAVAILABLE: dict[str, str] = {}
