@@ -116,7 +116,8 @@ def execute(run: PlannedRun | RunConfig, context: RunContext | None = None, *,
                    n_features=int(split.X_train.shape[1]), contamination=split.contamination,
                    n_labeled=0 if fit_labels is None else int(fit_labels.sum()))
         with context.activate():
-            context.warm_up(config.detector, cls, params, split.X_train, on_warm_up=on_warm_up)
+            context.warm_up(config.detector, cls, params, split.X_train, on_warm_up=on_warm_up,
+                            y=fit_labels)
         seed_everything(config.seed)
         with PeakRSS() as mem, context.activate(), stdout_to_stderr():
             detector = cls(**params)

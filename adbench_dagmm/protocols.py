@@ -523,6 +523,8 @@ class ADBenchProtocol(Protocol):
             )
 
     def split(self, dataset: Dataset, seed: int) -> Split:
+        if dataset.class_subsample is None:
+            self.check_classes(dataset)  # distinct rows: before up-sampling repeats them
         rows = self.size_rows(dataset.n_samples, seed)
         if rows is None or dataset.class_subsample is not None:
             return super().split(dataset, seed)  # a class subsample is drawn first, then this
@@ -542,21 +544,25 @@ class ADBenchProtocol(Protocol):
             return np.sort(rng.choice(n, size=self.MAX_ROWS, replace=False))
         return None
 
-    def split_indices(self, dataset: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        from sklearn.model_selection import train_test_split
-
+    def check_classes(self, dataset: Dataset) -> None:
+        """Two rows of each class at least (sklearn's stratified split needs them), counted
+        before up-sampling: one anomaly drawn 30 times is still one anomaly."""
         y = np.asarray(dataset.y)
-        smallest = int(min(y.sum(), (y == 0).sum()))
-        if smallest < 2:  # sklearn's stratified split needs two rows of each class
+        if int(min(y.sum(), (y == 0).sum())) < 2:
             raise DataError(
                 f"dataset {dataset.name!r}: protocol {self.name!r} splits each class 70/30 and "
                 f"needs at least 2 anomalies and 2 normal rows; the dataset has {int(y.sum())} "
                 f"anomalies and {int((y == 0).sum())} normal rows. Add rows of the smaller class "
                 "or use another protocol."
             )
+
+    def split_indices(self, dataset: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn.model_selection import train_test_split
+
+        self.check_classes(dataset)
         index = np.arange(dataset.n_samples)
         train, test = train_test_split(
-            index, test_size=0.3, stratify=y, random_state=seed, shuffle=True
+            index, test_size=0.3, stratify=np.asarray(dataset.y), random_state=seed, shuffle=True
         )
         return train, test
 

@@ -51,9 +51,11 @@ class UnsupervisedSpy(BaseDetector):
 class SemiSpy(UnsupervisedSpy):
     name = "semi_spy"
     supervision = "semi-supervised"
+    calls = []  # (rows, labelled anomalies) of every fit, the warm-up's included
 
     def fit(self, X, y=None):
         super().fit(X)
+        SemiSpy.calls.append((len(X), int(np.sum(y))))
         self.seen_ = f"fit got y with {int(np.sum(y))} labelled anomalies of {len(y)} rows"
         return self
 
@@ -92,6 +94,8 @@ def test_a_semi_supervised_detector_receives_the_revealed_labels(spies: RunConte
     # 20 anomalies in 200 rows: 14 in the stratified 70 % training rows, ceil(0.5 * 14) revealed
     assert "fit got y with 7 labelled anomalies of 140 rows" in row["notes"]
     assert row["n_labeled"] == 7
+    # the warm-up fit (imports, first calls) also got labels: 128 rows holding the 7 labelled
+    assert spies.registry.detector("semi_spy").calls == [(128, 7), (140, 7)]
 
 
 @pytest.mark.parametrize(("protocol", "options"), [
