@@ -167,6 +167,21 @@ def test_label_noise_flips_the_training_labels_before_labels_are_revealed(record
     assert ADBenchProtocol(labeled_anomalies=1.0).split(dataset, 2).y_known.tolist() == split.y_train.tolist()
 
 
+@pytest.mark.parametrize("options", [
+    {"anomaly_type": "local"}, {"anomaly_type": "global"}, {"duplicate_anomalies": 2.0},
+    {"irrelevant_features": 0.25}, {"labeled_anomalies": 0.5, "label_noise": 0.05},
+], ids=["local", "global", "duplicates", "irrelevant", "label-noise"])
+def test_each_step_draws_from_the_run_seed(recorder: Recorder, options: dict) -> None:  # type: ignore[type-arg]
+    """The generators get a Generator seeded from the run seed: the same seed gives the same
+    split bytes, another seed other bytes."""
+    dataset = toy(1000)
+    protocol = ADBenchProtocol(**options)
+    a, b, c = protocol.split(dataset, 7), protocol.split(dataset, 7), protocol.split(dataset, 8)
+    parts = ("X_train", "X_test", "y_train", "y_test", "y_known")
+    assert all(np.array_equal(getattr(a, n), getattr(b, n)) for n in parts)
+    assert not all(np.array_equal(getattr(a, n), getattr(c, n)) for n in parts)
+
+
 # -- the real synthetic module (helper "studies"; contract 6) ------------------------------------------
 REAL = importlib.util.find_spec("adbench_dagmm.synthetic") is not None
 needs_real = pytest.mark.skipif(
