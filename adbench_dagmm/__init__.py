@@ -78,16 +78,18 @@ def load_dataset(name: str, *, data_dir: str | os.PathLike[str] | None = None,
     return context.load(name, options)
 
 
-def get_protocol(name: str, *, context: RunContext | None = None) -> Protocol:
+def get_protocol(name: str, *, context: RunContext | None = None, **options: Any) -> Protocol:
     """The evaluation protocol ``name`` (``"zong2018"``, ``"pyod"``, ``"adbench"``, or one a
-    plugin registers; see ``adb list protocols``), ready to use.
+    plugin registers; see ``adb list protocols``) with ``options``, ready to use.
 
     ``get_protocol(name).split(dataset, seed)`` returns the :class:`Split` a run with that seed
     gets: training rows, test rows and labels, scaled with statistics of the training rows only,
-    and the contamination the threshold uses.  ``threshold(scores, rho)`` turns scores into 0/1
-    predictions as the run does.  Raises :class:`UsageError` for an unknown name.
+    and the contamination the threshold uses; ``split.y_known`` holds the labels the protocol
+    reveals (``get_protocol("adbench", labeled_anomalies=0.1)``).  ``threshold(scores, rho)``
+    turns scores into 0/1 predictions as the run does.  Raises :class:`UsageError` for an
+    unknown name, :class:`ParameterError` for a bad option.
     """
-    return _context(None, context).registry.protocol(name)()
+    return _context(None, context).registry.protocol(name)(**options)
 
 
 def _context(data_dir: str | os.PathLike[str] | None, context: RunContext | None) -> RunContext:

@@ -107,23 +107,27 @@ class RunContext:
             self._datasets.popitem(last=False)
         return dataset
 
-    def split(self, spec: str, options: dict[str, Any] | None, protocol: str, seed: int) -> Split:
-        """The split of (dataset, protocol, seed), reused by every detector of that seed.
+    def split(self, spec: str, options: dict[str, Any] | None, protocol: str, seed: int,
+              protocol_options: dict[str, Any] | None = None) -> Split:
+        """The split of (dataset, protocol with its options, seed), reused by every detector of
+        that seed.
 
         Only the last split is kept, and it is dropped *before* the next one is made, so two
         splits of a large dataset never coexist.
         """
-        key = (spec, json.dumps(options or {}, sort_keys=True), protocol, seed)
+        key = (spec, json.dumps(options or {}, sort_keys=True), protocol, seed,
+               json.dumps(protocol_options or {}, sort_keys=True, default=str))
         if key != self._split_key:
             self._split_key = self._split = None
             dataset = self.load(spec, options)
-            self._split = self.registry.protocol(protocol)().split(dataset, seed)
+            self._split = self.registry.protocol(protocol)(**(protocol_options or {})).split(
+                dataset, seed)
             self._split_key = key
         assert self._split is not None
         return self._split
 
     def warm_up(self, name: str, cls: type, params: dict[str, Any], X_train: Any, *,
-                on_warm_up: Callable[[str], None] | None = None) -> float:
+                on_warm_up: Callable[[str], None] | None = None, y: Any = None) -> float:
         """Fit and score detector ``name`` once on a few training rows, the first time this
         context runs it (per device); return the seconds spent (0 when already warm).
 
@@ -131,6 +135,8 @@ class RunContext:
         compiling numba kernels, starting CUDA) is paid here, so a run's ``fit_seconds`` and
         ``score_seconds`` are the detector's own and a ``--timeout`` counts only the run.
         A warm-up that fails is ignored: the run itself then fails and says why.
+        A label-using detector gets ``y`` (the run's fit labels): its warm-up rows then hold
+        some labelled anomalies, so that its fit can run.
         ``on_warm_up("start")``/``("end")`` bracket the warm-up (a worker pauses the run's
         timeout meanwhile).
         """
@@ -144,9 +150,19 @@ class RunContext:
             on_warm_up("start")
         start = time.perf_counter()
         try:
-            rows = X_train[: self.WARM_UP_ROWS]
+            if y is None:
+                rows = X_train[: self.WARM_UP_ROWS]
+                fit_args: tuple[Any, ...] = (rows,)
+            else:  # some labelled anomalies among the rows
+                import numpy as np
+
+                y = np.asarray(y)
+                labelled = np.flatnonzero(y)[: self.WARM_UP_ROWS // 8]
+                pick = np.r_[labelled, np.flatnonzero(y == 0)[: self.WARM_UP_ROWS - labelled.size]]
+                rows = X_train[np.sort(pick)]
+                fit_args = (rows, y[np.sort(pick)])
             with stdout_to_stderr():
-                detector = cls(**params).fit(rows)
+                detector = cls(**params).fit(*fit_args)
                 detector.decision_function(rows)
         except Exception:  # noqa: BLE001  (tiny data may not suit every parameter set)
             pass

@@ -1,8 +1,8 @@
 """The detector contract (sklearn rules, PyOD sign) and its shared validation helpers.
 
 A detector is a class with a registry ``name`` whose ``__init__`` only stores keyword arguments,
-``fit(X)`` returns ``self`` and ``decision_function(X)`` returns float64 scores, higher = more
-anomalous.  Every public method validates its input through ``_validate_data`` and every score
+``fit(X)`` returns ``self`` (``fit(X, y)`` for a semi-/supervised detector, see
+``supervision``) and ``decision_function(X)`` returns float64 scores, higher = more anomalous.  Every public method validates its input through ``_validate_data`` and every score
 leaves through ``check_scores``: a NaN never reaches a metric, a rank or the store.  What a run
 keeps besides its scores (a training history, a latent sample, notes) a detector hands back
 through :meth:`BaseDetector.run_artifacts`; the runner reads nothing else of it.
@@ -17,6 +17,9 @@ import numpy as np
 from .errors import DataError, NotFittedError, ParameterError
 from .params import constructor_params
 
+#: The values of :attr:`BaseDetector.supervision`.
+SUPERVISIONS = ("unsupervised", "semi-supervised", "supervised")
+
 
 class BaseDetector:
     """Base class of all detectors.
@@ -27,6 +30,11 @@ class BaseDetector:
     """
 
     name: ClassVar[str] = ""
+    #: What labels ``fit`` uses: "unsupervised" (none: the runner calls ``fit(X)`` and the
+    #: detector never sees a label), "semi-supervised" or "supervised" (the runner calls
+    #: ``fit(X, y)`` with ``y`` the protocol's revealed labels, ``Split.y_known``: 1 = a training
+    #: anomaly whose label is revealed, 0 = unlabeled; a run without revealed labels fails).
+    supervision: ClassVar[str] = "unsupervised"
     #: Parameters the runner fills in itself (not through ``--param``) when the detector has them.
     runner_params: ClassVar[tuple[str, ...]] = ("random_state", "contamination")
     #: Heavy modules ``fit`` imports (e.g. ``"torch"``): local worker processes import them

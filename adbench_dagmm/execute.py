@@ -40,6 +40,7 @@ def base_row(run: PlannedRun) -> dict[str, Any]:
         "data_sha256": run.data_sha256, "protocol": config.protocol,
         "protocol_version": run.protocol_version, "seed": config.seed,
         "dataset_options": dict(config.dataset_options),
+        "protocol_options": dict(config.protocol_options),
         "versions": versions, "git_commit": env["git_commit"], "host": env["host"],
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "notes": [],
     }
@@ -97,11 +98,13 @@ def execute(run: PlannedRun | RunConfig, context: RunContext | None = None, *,
         dataset = context.load(config.dataset, config.dataset_options)
         row["data_sha256"] = dataset.sha256 or row["data_sha256"]
         row["notes"] = list(dataset.notes)
-        split = context.split(config.dataset, config.dataset_options, config.protocol, config.seed)
+        split = context.split(config.dataset, config.dataset_options, config.protocol, config.seed,
+                              config.protocol_options)
         cls = registry.detector(config.detector)
         reason = cls.check_available()
         if reason:
             raise UsageError(f"detector {config.detector!r} is unavailable: {reason}")
+        fit_labels = labels_for(config, cls, split)
         params = dict(run.params)
         accepted = constructor_params(cls)
         if "contamination" in accepted and "contamination" not in config.params:
@@ -110,14 +113,17 @@ def execute(run: PlannedRun | RunConfig, context: RunContext | None = None, *,
             params["device"] = config.device  # after the run id: where, not what
         row["params"] = params
         row.update(n_train=int(split.X_train.shape[0]), n_test=int(split.X_test.shape[0]),
-                   n_features=int(split.X_train.shape[1]), contamination=split.contamination)
+                   n_features=int(split.X_train.shape[1]), contamination=split.contamination,
+                   n_labeled=0 if fit_labels is None else int(fit_labels.sum()))
         with context.activate():
-            context.warm_up(config.detector, cls, params, split.X_train, on_warm_up=on_warm_up)
+            context.warm_up(config.detector, cls, params, split.X_train, on_warm_up=on_warm_up,
+                            y=fit_labels)
         seed_everything(config.seed)
         with PeakRSS() as mem, context.activate(), stdout_to_stderr():
             detector = cls(**params)
             start = time.perf_counter()
-            fitted = detector.fit(split.X_train)
+            fitted = (detector.fit(split.X_train) if fit_labels is None
+                      else detector.fit(split.X_train, fit_labels))
             row["fit_seconds"] = time.perf_counter() - start
             if fitted is not detector:
                 raise AdbError(f"detector {config.detector!r}: fit() must return self.")
@@ -130,7 +136,8 @@ def execute(run: PlannedRun | RunConfig, context: RunContext | None = None, *,
                 f"detector {config.detector!r} returned {scores.shape[0]} scores for "
                 f"{split.X_test.shape[0]} test rows."
             )
-        predictions = registry.protocol(config.protocol)().threshold(scores, split.contamination)
+        predictions = registry.protocol(config.protocol)(**config.protocol_options).threshold(
+            scores, split.contamination)
         row.update(compute_metrics(split.y_test, scores, predictions))
         with stdout_to_stderr():
             extra = _detector_artifacts(config.detector, detector, split.X_test)
@@ -153,6 +160,28 @@ def execute(run: PlannedRun | RunConfig, context: RunContext | None = None, *,
         row.update(status="error", error=error_text(exc))
         artifacts = {}
     return row, artifacts
+
+
+def labels_for(config: RunConfig, cls: Any, split: Any) -> Any:
+    """The training labels a detector's ``fit`` gets: ``split.y_known`` for a semi-/supervised
+    detector, None for an unsupervised one (it never sees a label, whatever the protocol
+    reveals).  A label-using detector under a protocol that reveals no labels fails its run."""
+    from .detector import SUPERVISIONS
+
+    supervision = getattr(cls, "supervision", "unsupervised")
+    if supervision not in SUPERVISIONS:
+        raise AdbError(f"detector {config.detector!r}: supervision must be one of "
+                       f"{', '.join(SUPERVISIONS)}, got {supervision!r}.")
+    if supervision == "unsupervised":
+        return None
+    if split.y_known is None or not split.y_known.any():
+        raise UsageError(
+            f"detector {config.detector!r} is {supervision} and needs labelled training anomalies, "
+            f"but protocol {config.protocol!r} with options {config.protocol_options or '{}'} "
+            "reveals none; give a label budget, e.g. --protocol adbench --param "
+            "protocol.labeled_anomalies=0.1."
+        )
+    return split.y_known
 
 
 def _label_row_samples(artifacts: dict[str, Any], y_test: Any) -> None:

@@ -37,8 +37,8 @@ def split_param(spec: str) -> tuple[str, str, str]:
     name, dot, key = target.strip().partition(".")
     if not sep or not dot or not name or not key:
         raise ParameterError(
-            f"--param {clip(spec)} is not of the form DETECTOR.KEY=VALUE "
-            "(e.g. --param mydetector.n_estimators=200)."
+            f"--param {clip(spec)} is not of the form DETECTOR.KEY=VALUE or "
+            "protocol.OPTION=VALUE (e.g. --param mydetector.n_estimators=200)."
         )
     return name, key.strip(), value.strip()
 
@@ -169,4 +169,16 @@ def parse_param_specs(specs: list[str]) -> dict[str, dict[str, str]]:
     for spec in specs:
         name, key, value = split_param(spec)
         grouped.setdefault(name, {})[key] = value
+    return grouped
+
+
+def parse_param_axes(specs: list[str]) -> dict[str, dict[str, list[str]]]:
+    """Group ``--param`` specs by owner and key, keeping every value in order: a key given
+    more than once is a sweep axis (``{'protocol': {'labeled_anomalies': ['0', '0.1']}}``)."""
+    grouped: dict[str, dict[str, list[str]]] = {}
+    for spec in specs:
+        name, key, value = split_param(spec)
+        values = grouped.setdefault(name, {}).setdefault(key, [])
+        if value not in values:
+            values.append(value)
     return grouped

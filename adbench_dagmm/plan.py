@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .errors import AdbError, ParameterError, UsageError
-from .params import build_params, constructor_params, parse_param_specs
+from .params import build_params, constructor_params, parse_param_axes
 
 if TYPE_CHECKING:
     from .context import RunContext
@@ -43,6 +44,9 @@ class RunConfig:
     #: "cpu", "cuda", "cuda:N" or "auto", passed to detectors with a ``device`` parameter the user
     #: did not set; where a run happens, not what it computes, so not part of the run id
     device: str | None = None
+    #: the protocol's options as given (typed), e.g. ``{"labeled_anomalies": 0.1}``; part of the
+    #: run id only when non-empty, so runs without options keep their ids
+    protocol_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +97,8 @@ def run_id(config: RunConfig, params: dict[str, Any], data_sha256: str, protocol
         "protocol_version": protocol_version,
         "seed": config.seed,
     }
+    if config.protocol_options:  # absent when empty: the ids of runs without options never change
+        key["protocol_options"] = config.protocol_options
     blob = json.dumps(key, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -125,6 +131,8 @@ def plan(configs: Iterable[RunConfig], context: RunContext) -> list[PlannedRun]:
                 checked.add((config.detector, blob))
                 check_params(config.detector, registry.detector(config.detector), params)
             version = registry.protocol(config.protocol).version
+            if config.protocol_options:  # checked here too for configs not built by build_configs
+                registry.protocol(config.protocol)(**config.protocol_options)
             plugins = {**registry.plugin_identity("detector", config.detector),
                        **registry.plugin_identity("dataset", config.dataset)}
             planned.append(PlannedRun(config, run_id(config, params, sha, version, plugins),
@@ -162,13 +170,18 @@ def build_configs(registry: Registry, detectors: Sequence[str], datasets: Sequen
                   param_specs: Sequence[str], timeout: float | None,
                   dataset_options: dict[str, Any], *,
                   grids: dict[str, list[dict[str, Any]]] | None = None,
-                  device: str | None = None) -> list[RunConfig]:
+                  device: str | None = None,
+                  protocol_options: dict[str, list[Any]] | None = None) -> list[RunConfig]:
     """Validate a sweep up front (usage errors) and expand it into run configs.
 
     ``seeds`` is a count (from ``seed_start``) or a list of seeds; ``protocol`` is None (each
     dataset's own), a name or a list of names.  ``grids`` maps a detector to its parameter
     sets (from a sweep file); ``param_specs`` (``--param`` values) are set on every one of
-    them.  ``device`` goes to the detectors that have a ``device`` parameter.
+    them.  A ``--param`` key given more than once is a sweep axis: one run per value.
+    ``--param protocol.NAME=VALUE`` sets an option of every protocol of the sweep, and
+    ``protocol_options`` (a sweep file's ``[protocol_options]``: name -> list of values) adds
+    option axes; the command line wins for a name given in both.  ``device`` goes to the
+    detectors that have a ``device`` parameter.
     """
     if not detectors:
         raise UsageError("give at least one --detector (see `adb list detectors`).")
@@ -190,37 +203,75 @@ def build_configs(registry: Registry, detectors: Sequence[str], datasets: Sequen
     datasets = registry.expand("dataset", list(datasets))
     for name in names:
         registry.get("detector", name)
-    raw = parse_param_specs(list(param_specs))
+    from .protocols import OPTION_OWNER
+
+    raw = parse_param_axes(list(param_specs))
+    option_texts = raw.pop(OPTION_OWNER, {})
     for owner in raw:
         if owner not in names:
             raise UsageError(
                 f"--param given for {owner!r}, which is not among the detectors of this run "
-                f"({', '.join(names)})."
+                f"({', '.join(names)}); protocol options are --param protocol.NAME=VALUE."
             )
     variants: dict[str, list[dict[str, Any]]] = {}
     for name in names:
-        fixed = build_params(name, registry.detector(name), raw.get(name, {}))
-        sets = [{**grid, **fixed} for grid in (grids or {}).get(name, [{}])]
+        axes = [[(key, text) for text in texts] for key, texts in raw.get(name, {}).items()]
+        fixed_sets = [build_params(name, registry.detector(name), dict(combo))
+                      for combo in itertools.product(*axes)]
+        sets = [{**grid, **fixed} for grid in (grids or {}).get(name, [{}]) for fixed in fixed_sets]
         variants[name] = list({json.dumps(v, sort_keys=True, default=str): v for v in sets}.values())
     takes_device = {name: "device" in constructor_params(registry.detector(name)) for name in names}
     protocols = [protocol] if isinstance(protocol, str) else list(protocol or [])
     for proto in protocols:
         registry.get("protocol", proto)
     configs = []
+    option_sets: dict[str, list[dict[str, Any]]] = {}
     for spec in dict.fromkeys(datasets):
         plugin = registry.make_dataset(spec, dataset_options)
         card = getattr(plugin, "card", None)
         for proto in protocols or [card.default_protocol if card else "zong2018"]:
             registry.get("protocol", proto)
-            for seed in seed_list:
-                for name in names:
-                    for params in variants[name]:
-                        configs.append(RunConfig(
-                            detector=name, params=params, dataset=spec, protocol=proto, seed=seed,
-                            dataset_options=dataset_options, timeout=timeout,
-                            device=device if takes_device[name] else None,
-                        ))
+            if proto not in option_sets:
+                option_sets[proto] = protocol_option_sets(registry, proto, option_texts,
+                                                          protocol_options or {})
+            for options in option_sets[proto]:
+                for seed in seed_list:
+                    for name in names:
+                        for params in variants[name]:
+                            configs.append(RunConfig(
+                                detector=name, params=params, dataset=spec, protocol=proto,
+                                seed=seed, dataset_options=dataset_options, timeout=timeout,
+                                device=device if takes_device[name] else None,
+                                protocol_options=options,
+                            ))
     return configs
+
+
+def protocol_option_sets(registry: Registry, protocol: str, texts: dict[str, list[str]],
+                         values: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The option sets of ``protocol`` in a sweep: the product of its option axes, typed.
+
+    ``texts`` come from ``--param protocol.NAME=TEXT`` (typed by the option's declaration),
+    ``values`` from a sweep file (already typed by TOML); a name in both takes the command
+    line's values.  Each set is checked by instantiating the protocol (a bad value or
+    combination is a :class:`ParameterError`, exit status 2).
+    """
+    cls = registry.protocol(protocol)
+    declared = {option.name: option for option in cls.options}
+    axes = []
+    for key in dict.fromkeys([*values, *texts]):
+        option = declared.get(key)
+        if option is None:
+            sample = texts[key][0] if key in texts else values[key][0]
+            cls(**{key: sample})  # raises: unknown option, or one this protocol refuses
+            raise ParameterError(f"protocol {protocol!r} has no declared option {key!r}.")
+        typed = ([option.parse(protocol, t) for t in texts[key]] if key in texts
+                 else [option.check(protocol, v) for v in values[key]])
+        axes.append([(key, value) for value in dict.fromkeys(typed)])
+    sets = [dict(combo) for combo in itertools.product(*axes)]
+    for options in sets:
+        cls(**options)  # options checked against each other
+    return sets
 
 
 def grid_labels(configs: Iterable[RunConfig]) -> dict[str, list[str]]:

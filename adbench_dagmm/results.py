@@ -6,7 +6,8 @@
   a good result); any other newer result does.
 * **History.** Every attempt is appended to the ``attempts`` table (``rows(history=True)``).
 * **Superseding.** Readers see *current* rows: a failed run stops counting once the same
-  configuration has an ``ok`` result or a later attempt (:func:`current_rows`).
+  configuration has an ``ok`` result or a later attempt (:func:`current_rows`).  Runs with
+  different protocol options (``protocol_options``) are different configurations.
 * **Integrity.** One transaction per run (WAL journal), so a killed sweep, a full disk or a
   locked store keeps every finished run.  A file that is not one of our stores is refused
   untouched; read-only opens (``create=False``: ``adb export``, ``adb report``) never write and
@@ -70,12 +71,18 @@ COLUMNS: dict[str, str] = {
     "host": "TEXT",
     "created_at": "TEXT NOT NULL",
     "dataset_options": "TEXT",  # schema 2; NULL when the writer did not record them
+    # added by migration (stores only gain columns): the protocol's options as given ('{}' for
+    # none, also on rows written before the column existed) and how many training labels the
+    # detector received (0 for unsupervised detectors; NULL on older rows)
+    "protocol_options": "TEXT NOT NULL DEFAULT '{}'",
+    "n_labeled": "INTEGER",
 }
-JSON_COLUMNS = ("params", "notes", "versions", "dataset_options")
+JSON_COLUMNS = ("params", "notes", "versions", "dataset_options", "protocol_options")
 EXPORT_COLUMNS = (
-    "run_id", "detector", "dataset", "protocol", "protocol_version", "seed", "status",
+    "run_id", "detector", "dataset", "protocol", "protocol_options", "protocol_version", "seed",
+    "status",
     "precision", "recall", "f1", "roc_auc", "average_precision", "precision_at_n",
-    "fit_seconds", "score_seconds", "peak_rss_mb", "params", "notes", "error",
+    "fit_seconds", "score_seconds", "peak_rss_mb", "n_labeled", "params", "notes", "error",
 )
 #: Extra keys of history rows: the attempt's number (write order) and whether it is current.
 HISTORY_COLUMNS = ("attempt", "current")
@@ -85,7 +92,7 @@ GROUP_COLUMNS = ("detector", "dataset", "protocol", "seed")
 #: and device are filled in by the runner after the run id is made).
 _NOT_CONFIG = ("contamination", "device", "random_state")
 _UNKNOWN = (None, "", "?")
-_V1_COLUMNS = frozenset(list(COLUMNS)[:-1])
+_V1_COLUMNS = frozenset(list(COLUMNS)[:-3])
 
 
 class StoreError(DataError):
@@ -110,7 +117,18 @@ def _config(row: dict[str, Any]) -> tuple[Any, ...]:
     if isinstance(params, str):
         params = json.loads(params)
     params = {k: v for k, v in (params or {}).items() if k not in _NOT_CONFIG}
-    return (*(row.get(c) for c in GROUP_COLUMNS), json.dumps(params, sort_keys=True, default=str))
+    return (*(row.get(c) for c in GROUP_COLUMNS), json.dumps(params, sort_keys=True, default=str),
+            _protocol_options(row))
+
+
+def _protocol_options(row: dict[str, Any]) -> str:
+    """A row's protocol options, normalised; a row from before they were stored has none."""
+    value = row.get("protocol_options")
+    if value in _UNKNOWN:
+        return "{}"
+    if isinstance(value, str):
+        value = json.loads(value)
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _options(row: dict[str, Any]) -> str:
@@ -381,8 +399,10 @@ class Store:
         for table in tables:  # stores only ever gain columns
             existing = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
             for name, kind in COLUMNS.items():
-                if name not in existing:
-                    self.conn.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind.split()[0]}')
+                if name not in existing:  # a NOT NULL column has a default: old rows get it
+                    kind = kind.replace(" PRIMARY KEY", "")
+                    kind = kind if "DEFAULT" in kind else kind.replace(" NOT NULL", "")
+                    self.conn.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
 
     @contextlib.contextmanager
     def _errors(self, action: str) -> Iterator[None]:
@@ -425,6 +445,8 @@ class Store:
             value = row.get(name)
             if name in JSON_COLUMNS and value is not None and not isinstance(value, str):
                 value = json.dumps(value, sort_keys=True, default=str)
+            if name == "protocol_options" and value is None:
+                value = "{}"
             values.append(value)
         marks = ", ".join("?" for _ in COLUMNS)
         names = ", ".join(f'"{n}"' for n in COLUMNS)
@@ -504,6 +526,8 @@ class Store:
             for name in JSON_COLUMNS:
                 if row.get(name):
                     row[name] = json.loads(row[name])
+            if row.get("protocol_options") is None:  # a store read without migrating
+                row["protocol_options"] = {}
             out.append(row)
         out.sort(key=lambda r: (str(r["detector"]), str(r["dataset"]), str(r["protocol"]),
                                 r["seed"] or 0, str(r["created_at"]), r.get("attempt") or 0))

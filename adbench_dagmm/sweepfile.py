@@ -15,6 +15,10 @@ where* (never part of a run id)::
     protocols = ["zong2018"]                 # or protocol = "..."; default: each dataset's own
     seeds = 5                                # a count from seed_start (default 0), or [0, 3, 7]
 
+    [protocol_options]                       # options of the protocols (adb list protocols)
+    labeled_anomalies = [0.0, 0.1, 1.0]      # a list is a sweep axis, as for detectors
+    upsample = false                         # a scalar is fixed
+
     [dataset_options]                        # for file datasets
     label_column = "label"
     anomaly_label = 1
@@ -52,8 +56,8 @@ from .errors import AdbError, UsageError
 if TYPE_CHECKING:
     from .registry import Registry
 
-TOP_KEYS = ("detectors", "datasets", "protocol", "protocols", "seeds", "seed_start",
-            "dataset_options", "run")
+TOP_KEYS = ("detectors", "datasets", "protocol", "protocols", "protocol_options", "seeds",
+            "seed_start", "dataset_options", "run")
 RUN_KEYS = ("jobs", "executor", "scheduler", "device", "timeout", "results", "data_dir", "force")
 DATASET_OPTION_KEYS = ("label_column", "anomaly_label", "impute")
 _RUN_TYPES: dict[str, tuple[type, ...]] = {
@@ -74,6 +78,9 @@ class SweepFile:
     seeds: list[int] | None
     dataset_options: dict[str, Any]
     run: dict[str, Any]
+    #: option name -> its values (one value, or a sweep axis); checked against each protocol by
+    #: :func:`~adbench_dagmm.plan.build_configs`
+    protocol_options: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
 
     def error(self, message: str) -> UsageError:
         return UsageError(f"{self.path}: {message}")
@@ -184,6 +191,17 @@ def load_sweep(path: str | Path) -> SweepFile:
         raise UsageError(f"{path}: 'dataset_options' must be a table ([dataset_options]).")
     _check_keys(options, DATASET_OPTION_KEYS, "[dataset_options]", path)
 
+    raw_options = data.get("protocol_options", {})
+    if not isinstance(raw_options, dict):
+        raise UsageError(f"{path}: 'protocol_options' must be a table ([protocol_options]).")
+    protocol_options: dict[str, list[Any]] = {}
+    for key, value in raw_options.items():
+        values = value if isinstance(value, list) else [value]
+        if not values or any(isinstance(v, (list, dict)) for v in values):
+            raise UsageError(f"{path}: [protocol_options] {key} must be a value or a non-empty "
+                             f"list of values (a sweep axis), got {value!r}.")
+        protocol_options[key] = list(values)
+
     run = data.get("run", {})
     if not isinstance(run, dict):
         raise UsageError(f"{path}: 'run' must be a table ([run]).")
@@ -192,7 +210,8 @@ def load_sweep(path: str | Path) -> SweepFile:
         if not isinstance(value, _RUN_TYPES[key]) or (isinstance(value, bool) and bool not in _RUN_TYPES[key]):
             raise UsageError(f"{path}: [run] {key} must be {_KIND.get(key, 'a string')}, got {value!r}.")
     return SweepFile(path=path, detectors=detectors, datasets=datasets, protocols=protocols,
-                     seeds=seeds, dataset_options=dict(options), run=dict(run))
+                     seeds=seeds, dataset_options=dict(options), run=dict(run),
+                     protocol_options=protocol_options)
 
 
 # -- parameter grids ---------------------------------------------------------------------------

@@ -36,12 +36,13 @@ import contextlib
 import copy
 import inspect
 import sys
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
 
 from adbench_dagmm.detector import BaseDetector
-from adbench_dagmm.errors import ParameterError, PluginError
+from adbench_dagmm.errors import DataError, ParameterError, PluginError
 from adbench_dagmm.hookspecs import hookimpl
 from adbench_dagmm.registry import Suite
 
@@ -80,10 +81,13 @@ class PyODDetector(BaseDetector):
 
     # -- fit ---------------------------------------------------------------------------------------
     def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> PyODDetector:
+        """Fit on ``X``; a semi-/supervised detector (``supervision``) also needs ``y``, the
+        revealed labels (1 = labelled anomaly, 0 = unlabeled); an unsupervised one ignores it."""
         X = self._validate_data(X, reset=True)
         reason = self.check_available()
         if reason:
             raise PluginError(f"detector {self.name!r} is unavailable: {reason}")
+        labels = self._check_labels(X, y)
         pyod_cls = self._pyod_class()
         params = {k: v for k, v in self.get_params().items() if k not in self.own_params}
         params.update({k: fill(X) for k, fill in catalog.FROM_DATA.items()
@@ -92,7 +96,9 @@ class PyODDetector(BaseDetector):
             params["device"] = _auto_device()
         self.device_ = params.get("device")
         self.notes_: list[str] = []
-        X_fit = self._subsample(X)
+        X_fit, labels = self._subsample(X, labels)
+        if self.spec.pyod_name in catalog.KNOWN_DEFECTS:
+            self.notes_.append(f"{self.name}: {catalog.KNOWN_DEFECTS[self.spec.pyod_name]}")
         self._note_changed_defaults()
         if self.spec.pyod_name in catalog.TRANSDUCTIVE:
             self.notes_.append(
@@ -108,13 +114,19 @@ class PyODDetector(BaseDetector):
             # batch they would train on nothing (AutoEncoder crashes); one batch of all rows is
             # what a loader that keeps it would give
             params = {**params, "batch_size": int(X_fit.shape[0])}
-        with contextlib.redirect_stdout(sys.stderr):  # SO_GAAL & co. print epochs; stdout is for results
-            self.model_ = pyod_cls(**params).fit(X_fit)
+        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+            # SO_GAAL & co. print epochs (stdout is for results); some warn on every fit
+            for pattern in catalog.QUIET_WARNINGS.get(self.spec.pyod_name, ()):
+                warnings.filterwarnings("ignore", message=pattern)
+            model = pyod_cls(**params)
+            self.model_ = model.fit(X_fit) if labels is None else model.fit(X_fit, labels)
         self.n_train_rows_ = int(X_fit.shape[0])
         train_scores = getattr(self.model_, "decision_scores_", None)
         if train_scores is not None:
             self.decision_scores_ = self._check_scores(train_scores)
-            self.threshold_ = float(self.model_.threshold_)
+            threshold = getattr(self.model_, "threshold_", None)  # XGBOD sets none
+            self.threshold_ = float(threshold) if threshold is not None else float(np.quantile(
+                self.decision_scores_, 1.0 - (getattr(self, "contamination", None) or 0.1)))
         return self
 
     def check_params(self) -> None:
@@ -180,9 +192,28 @@ class PyODDetector(BaseDetector):
         module = importlib.import_module(FAST_CLASSES[self.spec.pyod_name])
         return getattr(module, self.spec.pyod_name)  # type: ignore[no-any-return]
 
-    def _subsample(self, X: np.ndarray) -> np.ndarray:
+    def _check_labels(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray | None:
+        """The labels ``fit`` passes on: None for an unsupervised detector, else ``y`` checked."""
+        if self.supervision == "unsupervised":
+            return None
+        if y is None:
+            raise ParameterError(
+                f"{type(self).__name__} is {self.supervision}: fit(X, y) needs labels y (1 = a "
+                "known anomaly, 0 = unlabeled). In `adb run`, give a label budget, e.g. "
+                "--protocol adbench --param protocol.labeled_anomalies=0.1."
+            )
+        y = np.asarray(y).reshape(-1)
+        if y.shape[0] != X.shape[0] or not np.isin(y, (0, 1)).all():
+            raise DataError(f"{type(self).__name__}: y must hold one 0/1 label per row of X "
+                            f"({X.shape[0]}); got shape {y.shape}.")
+        if not y.any():
+            raise DataError(f"{type(self).__name__} is {self.supervision} and y labels no "
+                            "anomaly; it needs at least one labelled anomaly.")
+        return y.astype(np.int64)
+
+    def _subsample(self, X: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         if "max_train_rows" not in self.own_params:
-            return X
+            return X, y
         cap = self.max_train_rows  # type: ignore[attr-defined]
         is_int = isinstance(cap, (int, np.integer)) and not isinstance(cap, bool)
         if cap is not None and not (is_int and cap >= 0):
@@ -191,7 +222,7 @@ class PyODDetector(BaseDetector):
                 f"None (0 and None: no cap). Got {cap!r} instead."
             )
         if not cap or X.shape[0] <= cap:
-            return X
+            return X, y
         rng = np.random.default_rng(self._seed())
         take = np.sort(rng.choice(X.shape[0], size=int(cap), replace=False))
         # rounded, so that the seeds of a sweep (a few rows apart) share one footnote
@@ -201,7 +232,7 @@ class PyODDetector(BaseDetector):
             f"max_train_rows={cap}: fitted on {int(cap):,} of {total} training rows "
             f"(set {self.name}.max_train_rows=0 to fit on all)"
         )
-        return X[take]
+        return X[take], (None if y is None else y[take])
 
     def _seed(self) -> Any:
         seed = getattr(self, "random_state", None)
@@ -342,13 +373,17 @@ def _make_detector(spec: Spec) -> type[PyODDetector]:
     if spec.pyod_name in FAST_CLASSES:
         cap += (f"\n\n    ``fast=True`` (default): the exact fast path of "
                 f"``{FAST_CLASSES[spec.pyod_name]}``, same scores; False: PyOD's own code.")
-    doc = (f"{spec.full_name or spec.pyod_name} (PyOD ``{spec.pyod_name}``). "
+    supervision = catalog.SUPERVISION.get(spec.pyod_name)
+    kind = (f"{supervision.capitalize()}: needs a protocol label budget "
+            "(protocol.labeled_anomalies). " if supervision else "")
+    doc = (f"{spec.full_name or spec.pyod_name} (PyOD ``{spec.pyod_name}``). {kind}"
            f"Higher score = more anomalous.{cap}")
     cls = type(qualname, (PyODDetector,), {
         "__init__": __init__, "__doc__": doc, "__module__": __name__, "__qualname__": qualname,
         "name": spec.name, "spec": spec, "own_params": own,
         "preload_modules": (spec.module, *([FAST_CLASSES[spec.pyod_name]]
                                            if spec.pyod_name in FAST_CLASSES else [])),
+        "supervision": catalog.SUPERVISION.get(spec.pyod_name, "unsupervised"),
     })
     return cls  # type: ignore[return-value]
 

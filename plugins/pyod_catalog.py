@@ -33,11 +33,32 @@ EXTRA_QUADRATIC = frozenset({"LMDD"})
 #: cap bounds, and a row's score depends on the batch it is scored with.
 TRANSDUCTIVE = frozenset({"COF", "LOCI", "LMDD", "SOD", "SOS"})
 
-#: Detectors that can never run under an unsupervised protocol, and why.
-STATIC_UNAVAILABLE = {
-    "DevNet": "semi-supervised: fit needs anomaly labels y, which unsupervised protocols never pass",
-    "XGBOD": "supervised: fit needs labels y, which unsupervised protocols never pass",
+#: Detectors whose ``fit`` needs labels, and which: the wrapper's ``supervision``.  The runner
+#: passes them the labels a protocol reveals (``--param protocol.labeled_anomalies=...``):
+#: DevNet learns from the few labelled anomalies and treats the other rows as unlabeled;
+#: XGBOD is a classifier (XGBoost on the scores of unsupervised detectors) that takes every
+#: unrevealed row as normal, as ADBench feeds it.
+SUPERVISION = {"DevNet": "semi-supervised", "XGBOD": "supervised"}
+
+#: PyOD defects that make a detector's scores not those of its paper, noted on every run of it.
+KNOWN_DEFECTS = {
+    "DevNet": "PyOD's DevNet calls deviation_loss(outputs, labels) with its arguments swapped "
+    "(the signature is deviation_loss(y_true, y_pred)), so it does not train Pang et al.'s "
+    "deviation loss; its scores are not DevNet's (checked for PyOD 3.6)",
 }
+
+#: Warnings a detector's PyOD code raises on every fit that say nothing about the run, by class:
+#: XGBOD fits PyOD's unsupervised detectors with the labels (PyOD warns) and passes XGBoost a
+#: ``silent`` parameter XGBoost >= 1 ignores (XGBoost warns).  Regular expressions, matched
+#: against the start of the message.
+QUIET_WARNINGS = {
+    "XGBOD": (r"y should not be presented in unsupervised learning",
+              r"(?s).*Parameters: \{ \"silent\" \} are not used"),
+}
+
+#: Detectors that can never run here, and why (none at present; kept for PyOD releases that
+#: ship a detector we cannot feed).
+STATIC_UNAVAILABLE: dict[str, str] = {}
 
 #: Required constructor arguments the wrapper fills in from the training data.
 FROM_DATA = {"n_features": lambda X: int(X.shape[1])}
@@ -184,8 +205,8 @@ def _parameters_from_source(spec: Spec) -> tuple[inspect.Parameter, ...] | None:
     if init is None:
         return None
     args = init.args
-    if args.vararg or args.kwarg or args.posonlyargs:
-        return None
+    if args.vararg or args.posonlyargs:
+        return None  # (a ``**kwargs`` is dropped, as inspect-based reading drops it too)
     positional = args.args[1:]  # drop self
     defaults: list[Any] = [inspect.Parameter.empty] * (len(positional) - len(args.defaults))
     try:

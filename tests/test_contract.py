@@ -30,7 +30,7 @@ SMALL: dict[str, dict[str, object]] = {
     "anogan": {"epochs": 2, "epochs_query": 2}, "alad": {"epochs": 2},
     "ae1svm": {"epochs": 2, "kernel_approx_features": 100},
     "dif": {"n_ensemble": 5}, "lunar": {"n_epochs": 5}, "lmdd": {"n_iter": 5},
-    "rgraph": {"maxiter": 3},
+    "rgraph": {"maxiter": 3}, "devnet": {"epochs": 2},
 }
 #: AUROC floor on the blobs task; lower floors and exemptions carry their reason.
 DEFAULT_FLOOR = 0.9
@@ -53,6 +53,8 @@ PYOD_BREAKS_ONE = {
         AssertionError, "ALAD never calls .eval(): dropout stays on, so every scoring call differs"),
     ("test_contract_fitted_pickle", "vae"): (
         AssertionError, "PyOD's VAE samples the latent code when scoring, so every scoring call differs"),
+    ("test_contract_auroc_floor", "devnet"): (
+        AssertionError, "PyOD's DevNet swaps deviation_loss's (y_true, y_pred) arguments: AUROC ~0"),
 }
 #: Score only 50 of the blob rows: these score new rows among themselves (transductive, PyOD's
 #: COF/LOCI/SOD/SOS/LMDD ignore the training data at scoring), cubic or quadratic in them.
@@ -115,12 +117,17 @@ def data(name: str, blobs):  # type: ignore[no-untyped-def]
 _fitted: dict[str, tuple] = {}
 
 
-def fitted(name: str, X: np.ndarray) -> tuple:
+def fit(detector, X: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
+    """``fit(X)``, or ``fit(X, y)`` for a semi-/supervised detector (all blob labels revealed)."""
+    return detector.fit(X) if detector.supervision == "unsupervised" else detector.fit(X, y)
+
+
+def fitted(name: str, X: np.ndarray, y: np.ndarray) -> tuple:
     """One seeded fit per detector, shared by the contract tests: (detector, fit's return, scores)."""
     if name not in _fitted:
         seed_everything(0)
         detector = make(name)
-        returned = detector.fit(X)
+        returned = fit(detector, X, y)
         _fitted[name] = (detector, returned, detector.decision_function(X))
     return _fitted[name]
 
@@ -130,8 +137,8 @@ def test_every_builtin_plugin_is_covered():
 
 
 def test_contract_fit_and_scores(detector_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(detector_name, blobs)
-    detector, returned, scores = fitted(detector_name, X)
+    X, y = data(detector_name, blobs)
+    detector, returned, scores = fitted(detector_name, X, y)
     assert returned is detector
     assert scores.dtype == np.float64 and scores.shape == (X.shape[0],)
     assert np.isfinite(scores).all()
@@ -139,14 +146,14 @@ def test_contract_fit_and_scores(detector_name, blobs):  # type: ignore[no-untyp
 
 
 def test_contract_nan_and_shape(detector_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(detector_name, blobs)
+    X, y = data(detector_name, blobs)
     bad = X.copy()
     bad[3, 1] = np.nan
     with pytest.raises(DataError, match="invalid input X"):
-        make(detector_name).fit(bad)
+        fit(make(detector_name), bad, y)
     if detector_name in PYOD_BREAKS:
         return  # cannot be fitted; the other tests record the PyOD error
-    detector = fitted(detector_name, X)[0]
+    detector = fitted(detector_name, X, y)[0]
     with pytest.raises(DataError, match="invalid input X"):
         detector.decision_function(bad)
     with pytest.raises(DataError, match="X has 4 features, but the detector was fitted with 5"):
@@ -154,10 +161,10 @@ def test_contract_nan_and_shape(detector_name, blobs):  # type: ignore[no-untype
 
 
 def test_contract_same_seed_same_scores(detector_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(detector_name, blobs)
-    first = fitted(detector_name, X)[2]
+    X, y = data(detector_name, blobs)
+    first = fitted(detector_name, X, y)[2]
     seed_everything(0)  # what the runner does before every run
-    again = make(detector_name).fit(X).decision_function(X)
+    again = fit(make(detector_name), X, y).decision_function(X)
     np.testing.assert_array_equal(first, again)
 
 
@@ -165,7 +172,7 @@ def test_contract_auroc_floor(detector_name, blobs):  # type: ignore[no-untyped-
     from sklearn.metrics import roc_auc_score
 
     X, y = data(detector_name, blobs)
-    scores = fitted(detector_name, X)[2]
+    scores = fitted(detector_name, X, y)[2]
     floor = FLOORS.get(detector_name, DEFAULT_FLOOR)
     if floor is None:
         pytest.skip(f"no AUROC floor for {detector_name}: see FLOORS")
@@ -173,8 +180,8 @@ def test_contract_auroc_floor(detector_name, blobs):  # type: ignore[no-untyped-
 
 
 def test_contract_params_and_pickle(detector_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(detector_name, blobs)
-    detector = fitted(detector_name, X)[0]
+    X, y = data(detector_name, blobs)
+    detector = fitted(detector_name, X, y)[0]
     params = detector.get_params()
     clone = type(detector)(**params)
     assert clone.get_params() == params
@@ -182,7 +189,7 @@ def test_contract_params_and_pickle(detector_name, blobs):  # type: ignore[no-un
 
 
 def test_contract_fitted_pickle(detector_name, blobs):  # type: ignore[no-untyped-def]
-    X, _ = data(detector_name, blobs)
-    detector, _, scores = fitted(detector_name, X)
+    X, y = data(detector_name, blobs)
+    detector, _, scores = fitted(detector_name, X, y)
     restored = pickle.loads(pickle.dumps(detector))
     np.testing.assert_array_equal(restored.decision_function(X), scores)

@@ -122,10 +122,9 @@ def test_unavailable_detector_says_why():
     spec = catalog.Spec("Nope", "pyod.models.does_not_exist.Nope", "nope")
     reason = catalog.unavailable_reason(spec)
     assert reason is not None and re.search(r"cannot be imported: ModuleNotFoundError: .*does_not_exist", reason)
-    assert "semi-supervised" in pb.DETECTORS["devnet"].check_available()
     assert "detector_list" in pb.DETECTORS["lscp"].check_available()
-    with pytest.raises(PluginError, match="'devnet' is unavailable: semi-supervised"):
-        pb.DETECTORS["devnet"]().fit(np.zeros((20, 2)))
+    with pytest.raises(PluginError, match="'lscp' is unavailable: PyOD's LSCP requires detector_list"):
+        pb.DETECTORS["lscp"]([]).fit(np.zeros((20, 2)))
 
 
 def test_adb_list_detectors_shows_unavailable():
@@ -134,7 +133,9 @@ def test_adb_list_detectors_shows_unavailable():
     result = CliRunner().invoke(app, ["list", "detectors"])
     assert result.exit_code == 0, result.output
     lines = {line.split("\t")[0]: line for line in result.output.splitlines() if "\t" in line}
-    assert "unavailable: semi-supervised" in lines["devnet"]
+    assert "unavailable: PyOD's LSCP requires detector_list" in lines["lscp"]
+    assert "Semi-supervised: needs a protocol label budget" in lines["devnet"]
+    assert "Supervised: needs a protocol label budget" in lines["xgbod"]
     assert "Isolation Forest" in lines["iforest"]
     assert len([n for n in lines if n in pb.DETECTORS]) == len(pb.DETECTORS)
 
@@ -156,6 +157,7 @@ def test_adb_run_prints_cap_footnote(tmp_path, blobs):  # type: ignore[no-untype
     result = CliRunner().invoke(app, [
         "run", "--detector", "knn", "--detector", "pca", "--dataset", str(path), "--seeds", "2",
         "--protocol", "adbench", "--param", "knn.max_train_rows=50", "--results", str(tmp_path / "res"),
+        "--param", "protocol.upsample=false",  # 200 rows stay 200 (140 training rows), not 1,000
     ])
     assert result.exit_code == 0, result.output
     assert re.search(r"knn \[1\]", result.output)

@@ -180,7 +180,8 @@ def test_readers_get_current_rows_and_history_on_request(tmp_path: Path) -> None
 # -- schema migration -----------------------------------------------------------------------------
 def write_v1_store(folder: Path, rows: list[dict[str, Any]]) -> Path:
     """A store exactly as schema 1 (adbench-dagmm up to this change) wrote it."""
-    v1 = {k: v for k, v in COLUMNS.items() if k != "dataset_options"}
+    v1 = {k: v for k, v in COLUMNS.items()
+          if k not in ("dataset_options", "protocol_options", "n_labeled")}
     folder.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(folder / "adb.sqlite")
     conn.execute("PRAGMA journal_mode=WAL")

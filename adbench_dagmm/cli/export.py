@@ -54,7 +54,7 @@ def export_command(
     """
     import pandas as pd
 
-    from ..results import COLUMNS, EXPORT_COLUMNS, HISTORY_COLUMNS, Store
+    from ..results import COLUMNS, EXPORT_COLUMNS, HISTORY_COLUMNS, JSON_COLUMNS, Store
 
     if output is not None:
         check_output_file(output)
@@ -67,7 +67,7 @@ def export_command(
     if history:
         columns += HISTORY_COLUMNS
     frame = pd.DataFrame(rows, columns=columns)
-    for column in ("params", "notes", "versions", "dataset_options"):
+    for column in JSON_COLUMNS:
         if column in frame:
             frame[column] = frame[column].map(lambda v: json.dumps(v, sort_keys=True) if v is not None else None)
 

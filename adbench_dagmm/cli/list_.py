@@ -112,7 +112,8 @@ def list_command(
     Datasets show rows, features, anomaly ratio, whether the file is present locally (checked
     without downloading) and its source, then the dataset suites (--dataset suite:NAME).
     References show the protocol, the metrics, which of the table's methods and datasets match
-    ours, and the citation.
+    ours, and the citation.  Protocols show their options (name=default (type, valid values):
+    what it does), set with --param protocol.NAME=VALUE.
     """
     registry = get_registry()
     singular = kind.value[:-1]
@@ -132,9 +133,15 @@ def list_command(
         print_listing([Column("detector"), Column("description", wrap=True),
                        Column("plugin", plain="[{}]", drop=1)], rows)
     else:
-        rows = [[name, f"v{registry.protocol(name).version}", _first_line(registry.protocol(name))]
-                for name in registry.names("protocol")]
-        print_listing([Column("protocol"), Column("version"), Column("description", wrap=True)], rows)
+        rows = []
+        for name in registry.names("protocol"):
+            cls = registry.protocol(name)
+            options = "; ".join(option.describe() for option in getattr(cls, "options", ()))
+            options = options or "none"
+            rows.append([name, f"v{cls.version}", _first_line(cls), options])
+        print_listing([Column("protocol"), Column("version"), Column("description", wrap=True),
+                       Column("options (--param protocol.NAME=VALUE)", plain="options: {}",
+                              wrap=True)], rows)
 
 
 def _list_references(registry) -> None:  # type: ignore[no-untyped-def]

@@ -4,8 +4,10 @@ Runs go in this process (``--jobs 1``), on N local worker processes (``--jobs N`
 Dask cluster (``--executor dask --scheduler tcp://HOST:PORT``); a sweep can come from a TOML
 file (``--config sweep.toml``, see :mod:`adbench_dagmm.sweepfile`).  Options given on the
 command line win over the file: ``--detector``, ``--dataset``, ``--protocol`` and
-``--seeds``/``--seed-start`` replace the file's lists, ``--param`` fixes one parameter (in
-place of its grid), and every other option replaces the file's ``[run]`` value.
+``--seeds``/``--seed-start`` replace the file's lists, ``--param`` fixes one parameter or
+protocol option (in place of its grid; a key repeated is an axis of its own), and every other
+option replaces the file's ``[run]`` value.  The table names a protocol with options
+``name[key=value,...]``.
 """
 
 from __future__ import annotations
@@ -45,6 +47,15 @@ def label_grid_rows(rows: list[dict], axes: dict[str, list[str]]) -> list[dict]:
                 f"{k}={params.get(k)}" for k in keys) + ")")
         out.append(row)
     return out
+
+
+def label_protocol_rows(rows: list[dict]) -> list[dict]:
+    """Rows whose protocol is its display label (``adbench[labeled_anomalies=0.1]``), so the
+    table keeps runs with different protocol options apart."""
+    from ..protocols import protocol_label
+
+    return [dict(row, protocol=protocol_label(row["protocol"], row.get("protocol_options")))
+            for row in rows]
 
 
 def render_table(summary, width: int | None = None) -> tuple[list[Any], list[str]]:  # type: ignore[no-untyped-def]
@@ -219,7 +230,7 @@ def run_command(
     seeds: Optional[int] = typer.Option(None, "--seeds", "-n", metavar="N", help=f"Number of seeds: runs per detector and dataset. Default: {DEFAULT_SEEDS}."),
     seed_start: Optional[int] = typer.Option(None, "--seed-start", metavar="SEED", help="First seed; the seeds are SEED to SEED+N-1. Default: 0."),
     protocol: List[str] = typer.Option([], "--protocol", "-p", metavar="NAME", help="Protocol name (repeatable). The list: adb list protocols. Default: each dataset's own."),
-    param: List[str] = typer.Option([], "--param", "-P", metavar="SPEC", help="Detector parameter as DETECTOR.KEY=VALUE (repeatable), e.g. iforest.n_estimators=200."),
+    param: List[str] = typer.Option([], "--param", "-P", metavar="SPEC", help="Detector parameter DETECTOR.KEY=VALUE, e.g. iforest.n_estimators=200, or protocol option protocol.NAME=VALUE, e.g. protocol.labeled_anomalies=0.1 (options: adb list protocols). Repeatable; a key given more than once is a sweep axis: one run per value."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", metavar="FILE", help="Sweep file (TOML): detectors with parameter grids, datasets, protocols, seeds and how to run. Options given here win over the file."),
     results: Optional[Path] = typer.Option(None, "--results", metavar="DIR", help="Results folder holding adb.sqlite. Default: ./results."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", metavar="DIR", help="Folder holding the data files, looked in before $ADB_DATA_DIR and the user cache."),
@@ -300,7 +311,8 @@ def run_command(
     else:
         data = str(data_dir) if data_dir else None
     configs = build_configs(registry, names, datasets, seed_list, start, protocols or None, param,
-                            timeout, options, grids=grids, device=device)
+                            timeout, options, grids=grids, device=device,
+                            protocol_options=sweep.protocol_options if sweep else None)
     context = RunContext(data, state.plugins_dir, registry=registry)
     if executor is ExecutorKind.local and device != "cpu" and any(c.device for c in configs):
         count = cuda_device_count()
@@ -345,7 +357,7 @@ def run_command(
         run_ids = run_sweep(configs, store, context=context, force=force, executor=run_executor,
                             on_result=on_result)
         rows = store.rows(run_ids=run_ids)
-    summary = summarize(label_grid_rows(rows, grid_labels(configs)))
+    summary = summarize(label_protocol_rows(label_grid_rows(rows, grid_labels(configs))))
     blocks, footnotes = render_table(summary, output_width())
     for block in blocks:  # a heading longer than the terminal is wrapped by it, never cut
         out_console.print(block, soft_wrap=isinstance(block, Text))
