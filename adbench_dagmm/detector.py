@@ -68,6 +68,15 @@ class BaseDetector:
     def get_params(self, deep: bool = False) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self._get_param_names()}
 
+    def effective_params(self) -> dict[str, Any]:
+        """Every parameter this detector runs with, its defaults included; the runner stores it
+        on the run's row (``effective_params``) after ``fit``.
+
+        Default: :meth:`get_params`.  A detector that resolves parameters in ``fit`` (a preset
+        filling the ones left at ``None``) returns the resolved values.
+        """
+        return self.get_params()
+
     def set_params(self, **params: Any) -> BaseDetector:
         valid = set(self._get_param_names())
         for key, value in params.items():

@@ -9,6 +9,7 @@ failure is the row's ``status``.  What a detector keeps besides its scores comes
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from datetime import datetime, timezone
@@ -127,6 +128,7 @@ def execute(run: PlannedRun | RunConfig, context: RunContext | None = None, *,
             row["fit_seconds"] = time.perf_counter() - start
             if fitted is not detector:
                 raise AdbError(f"detector {config.detector!r}: fit() must return self.")
+            row["effective_params"] = json_values(detector.effective_params())
             start = time.perf_counter()
             scores = detector.check_scores(detector.decision_function(split.X_test))
             row["score_seconds"] = time.perf_counter() - start
@@ -182,6 +184,18 @@ def labels_for(config: RunConfig, cls: Any, split: Any) -> Any:
             "protocol.labeled_anomalies=0.1."
         )
     return split.y_known
+
+
+def json_values(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with every value the store cannot write as JSON replaced by its ``repr``."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            value = repr(value)
+        out[str(key)] = value
+    return out
 
 
 def _label_row_samples(artifacts: dict[str, Any], y_test: Any) -> None:

@@ -461,8 +461,8 @@ class ADBenchProtocol(Protocol):
        (:func:`adbench_dagmm.synthetic.synthesize`), with the split's class counts.  Unlike
        ADBench, which fits the generator on all normal rows before splitting, the generative model
        is fitted on the *training* normal rows only, so no test row informs it; train and test are
-       drawn from it in one call (global: the real training and test normals are kept, with
-       uniform anomalies over the widened range of the training normals).
+       drawn from it in one call, normals included (global: uniform anomalies over the widened
+       range of the training normals, normals from the mixture, as ADBench does).
     4. **Irrelevant features** (``irrelevant_features``: share of noise columns after adding),
        on train and test together so they get the same columns, as ADBench adds them before its
        split; the noise carries no label information.
@@ -591,17 +591,10 @@ class ADBenchProtocol(Protocol):
         normal_train = parts.X_train[parts.y_train == 0].astype(np.float64)
         n_tr = (int((parts.y_train == 0).sum()), int((parts.y_train == 1).sum()))
         n_te = (int((parts.y_test == 0).sum()), int((parts.y_test == 1).sum()))
-        real_normals = kind == "global"  # global keeps real normals: the test normals stay test rows
-        normals, anomalies = synthesize(
-            normal_train, kind, n_tr[0] if real_normals else n_tr[0] + n_te[0],
-            n_tr[1] + n_te[1], rng, alpha=alpha)
-        if real_normals:
-            train_normals, test_normals = normal_train, parts.X_test[parts.y_test == 0]
-            train_rows = parts.train_index[parts.y_train == 0]
-            test_rows = parts.test_index[parts.y_test == 0]
-        else:
-            train_normals, test_normals = normals[: n_tr[0]], normals[n_tr[0]:]
-            train_rows, test_rows = np.full(n_tr[0], -1), np.full(n_te[0], -1)
+        normals, anomalies = synthesize(normal_train, kind, n_tr[0] + n_te[0], n_tr[1] + n_te[1],
+                                        rng, alpha=alpha)
+        train_normals, test_normals = normals[: n_tr[0]], normals[n_tr[0]:]
+        train_rows, test_rows = np.full(n_tr[0], -1), np.full(n_te[0], -1)
         dtype = parts.X_train.dtype
 
         def rows(normal: np.ndarray, anomaly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -76,13 +76,18 @@ COLUMNS: dict[str, str] = {
     # detector received (0 for unsupervised detectors; NULL on older rows)
     "protocol_options": "TEXT NOT NULL DEFAULT '{}'",
     "n_labeled": "INTEGER",
+    # every parameter the detector ran with, its defaults included (``params`` holds those the
+    # run id is made of); NULL on older rows and on runs that failed before fit
+    "effective_params": "TEXT",
 }
-JSON_COLUMNS = ("params", "notes", "versions", "dataset_options", "protocol_options")
+JSON_COLUMNS = ("params", "notes", "versions", "dataset_options", "protocol_options",
+                "effective_params")
 EXPORT_COLUMNS = (
     "run_id", "detector", "dataset", "protocol", "protocol_options", "protocol_version", "seed",
     "status",
     "precision", "recall", "f1", "roc_auc", "average_precision", "precision_at_n",
-    "fit_seconds", "score_seconds", "peak_rss_mb", "n_labeled", "params", "notes", "error",
+    "fit_seconds", "score_seconds", "peak_rss_mb", "n_labeled", "params", "effective_params",
+    "notes", "error",
 )
 #: Extra keys of history rows: the attempt's number (write order) and whether it is current.
 HISTORY_COLUMNS = ("attempt", "current")
@@ -92,7 +97,7 @@ GROUP_COLUMNS = ("detector", "dataset", "protocol", "seed")
 #: and device are filled in by the runner after the run id is made).
 _NOT_CONFIG = ("contamination", "device", "random_state")
 _UNKNOWN = (None, "", "?")
-_V1_COLUMNS = frozenset(list(COLUMNS)[:-3])
+_V1_COLUMNS = frozenset(list(COLUMNS)[:list(COLUMNS).index("dataset_options")])
 
 
 class StoreError(DataError):
