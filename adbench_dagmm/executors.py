@@ -150,9 +150,10 @@ def _worker_main(conn: Any, threads: int, parent_pid: int, locations: dict[str, 
 
 
 def split_key(run: PlannedRun) -> tuple[str, str, str, int]:
-    """The (dataset, options, protocol, seed) whose split a run uses."""
+    """The (dataset, options, protocol with its options, seed) whose split a run uses."""
     config = run.config
-    return (config.dataset, repr(sorted(config.dataset_options.items())), config.protocol, config.seed)
+    protocol = f"{config.protocol} {sorted(config.protocol_options.items())!r}"
+    return (config.dataset, repr(sorted(config.dataset_options.items())), protocol, config.seed)
 
 
 @dataclasses.dataclass

@@ -35,6 +35,11 @@ def test_run_store_skip_force_export(csv_dataset: Path, tmp_path: Path) -> None:
     assert len(rows) == 6 and {r["status"] for r in rows} == {"ok"}
     row = next(r for r in rows if r["detector"] == "iforest" and r["seed"] == 1)
     assert row["params"]["n_estimators"] == 50 and row["params"]["random_state"] == 1
+    # every parameter the detector ran with, its defaults included (params: the run id's)
+    assert "max_samples" not in row["params"]
+    assert row["effective_params"]["n_estimators"] == 50
+    assert row["effective_params"]["max_samples"] == "auto"
+    assert row["effective_params"]["random_state"] == 1
     assert row["protocol"] == "zong2018" and row["protocol_version"] == "1"
     assert len(row["data_sha256"]) == 64 and row["versions"]["numpy"]
     assert row["host"] and row["created_at"] and row["peak_rss_mb"] >= 0  # the run's own increase
@@ -159,3 +164,18 @@ def test_detector_results_are_reproducible_through_the_cli(csv_dataset: Path, tm
     for ra, rb in zip(*rows):
         assert ra["run_id"] == rb["run_id"] and ra["roc_auc"] == rb["roc_auc"] and ra["f1"] == rb["f1"]
     assert np.isfinite([r["f1"] for r in rows[0]]).all()
+
+
+def test_effective_params_are_json_and_absent_on_failed_runs(csv_dataset: Path) -> None:
+    from adbench_dagmm.execute import json_values
+
+    assert json_values({"a": 1, "b": [1, 2], "c": object, "d": float("nan")}) == {
+        "a": 1, "b": [1, 2], "c": repr(object), "d": "nan"}
+    from adbench_dagmm.context import RunContext
+
+    context = RunContext(plugins_dir=Path(__file__).parent / "plugins")
+    row, _ = execute(RunConfig("mean_distance", {}, str(csv_dataset), "zong2018", 0), context)
+    assert row["status"] == "ok" and row["effective_params"] == {"random_state": 0}
+    bad, _ = execute(RunConfig("mean_distance", {}, str(csv_dataset.with_name("gone.csv")), "zong2018", 0),
+                     context)
+    assert bad["status"] == "error" and "effective_params" not in bad
