@@ -17,17 +17,7 @@ from adbench_dagmm.synthetic import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """The mixtures' matrices are tiny: on a shared 2-core machine BLAS threads make the nine
-    BIC fits (and k-means' OpenMP threads in their initialisation) tens of times slower, and
-    nothing tested here depends on them.  sklearn is imported first: a limit covers only the
-    libraries already loaded."""
-    import sklearn.cluster  # noqa: F401  (loads sklearn's OpenMP runtime)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def blob(n: int = 400, d: int = 4, seed: int = 0, rho: float = 0.0, offset: float = 10.0) -> np.ndarray:
