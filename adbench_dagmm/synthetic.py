@@ -127,18 +127,22 @@ def fit_mixture(X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np
     mixture with the lowest BIC over 1..9 components (at most one per row), fitted on ``X``.
 
     One ``random_state`` drawn from ``rng`` serves every candidate, as ADBench's one seed does.
+    The fits run on one BLAS/OpenMP thread: their matrices are tiny, and with more threads the
+    k-means initialisation's OpenMP workers made them tens of times slower on a 2-core machine.
     """
     from sklearn.mixture import GaussianMixture
+    from threadpoolctl import threadpool_limits
 
     seed = int(rng.integers(2**31 - 1))
     best, best_bic = None, math.inf
-    for k in N_COMPONENTS:
-        if k > len(X):
-            break
-        gm = GaussianMixture(n_components=k, covariance_type="full", random_state=seed).fit(X)
-        bic = gm.bic(X)
-        if bic < best_bic:
-            best, best_bic = gm, bic
+    with threadpool_limits(limits=1):
+        for k in N_COMPONENTS:
+            if k > len(X):
+                break
+            gm = GaussianMixture(n_components=k, covariance_type="full", random_state=seed).fit(X)
+            bic = gm.bic(X)
+            if bic < best_bic:
+                best, best_bic = gm, bic
     assert best is not None  # len(X) >= MIN_NORMAL_ROWS
     return best.weights_, best.means_, best.covariances_
 
