@@ -172,6 +172,8 @@ class DAGMMDetector(BaseDetector):
     """
 
     name = "dagmm"
+    #: torch is imported in fit (listing detectors never imports it); workers import it once
+    preload_modules = ("torch",)
 
     def __init__(
         self,
@@ -238,6 +240,10 @@ class DAGMMDetector(BaseDetector):
     # -- parameters ----------------------------------------------------------------------------
     def _fail(self, name: str, requirement: str, value: Any) -> ParameterError:
         return fail(type(self).__name__, name, requirement, value)
+
+    def effective_params(self) -> dict[str, Any]:
+        """:meth:`get_params` with every recipe parameter the preset filled in: what ran."""
+        return {**self.get_params(), **self._resolve_config()}
 
     def check_params(self) -> None:
         """The recipe, the other parameters and the device, checked without data."""

@@ -321,3 +321,14 @@ def test_the_default_recipe_trains_small_data_for_its_whole_budget(synthetic) ->
     assert schedule["epochs"] * schedule["batches_per_epoch"] >= det.config_["steps"]
     assert history["epochs_run"] == schedule["epochs"] and history["best_epoch"] == schedule["epochs"]
     assert det.notes_ == [] and history["loss"][-1] < history["loss"][0]
+
+
+def test_effective_params_name_the_recipe_that_ran() -> None:
+    """The run's stored parameters show the preset's values, not the None overrides."""
+    from adb_plugins.dagmm import DAGMMDetector
+    from adb_plugins.dagmm.presets import PRESETS
+
+    params = DAGMMDetector(preset="thyroid", lr=1e-3).effective_params()
+    assert params["preset"] == "thyroid" and params["lr"] == 1e-3  # the override wins
+    assert params["epochs"] == PRESETS["thyroid"]["epochs"] and params["hidden"] == [12, 4]
+    assert all(params[k] is not None for k in PRESETS["thyroid"] if k != "steps")
