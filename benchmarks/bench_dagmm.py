@@ -229,12 +229,10 @@ def speed(x_train: torch.Tensor, repeats: int, md: list[str]) -> None:
 
 
 def paper_f1() -> dict[str, float]:
-    """The paper's Table 2 F1 per dataset (wherever the project keeps it)."""
-    try:
-        from adb_plugins.dagmm.references import PAPER_TABLE2  # type: ignore[import-not-found]
-    except ImportError:
-        from adbench_dagmm.reporting.stats import PAPER_TABLE2
-    return {name: values[-1] for name, values in PAPER_TABLE2.items()}
+    """DAGMM's F1 in the paper's Table 2, by our dataset name (from the DAGMM plugin's references)."""
+    from adb_plugins.dagmm.references import DATASETS, TABLE2
+
+    return {DATASETS[dataset]: f1 for method, dataset, _, _, f1 in TABLE2 if method == "DAGMM"}
 
 
 def store_tables(stores: list[str], md: list[str]) -> None:
@@ -247,7 +245,8 @@ def store_tables(stores: list[str], md: list[str]) -> None:
         with sqlite3.connect(Path(folder) / "adb.sqlite") as conn:
             conn.row_factory = sqlite3.Row
             runs += [dict(r) for r in conn.execute(
-                "SELECT dataset, protocol, seed, params, status, f1, roc_auc, notes FROM runs "
+                "SELECT dataset, protocol, protocol_version, seed, params, status, f1, roc_auc, "
+                "notes FROM runs "
                 "WHERE detector = 'dagmm'")]
     groups: dict[tuple[str, str, bool], list[dict]] = {}
     for r in runs:
@@ -276,8 +275,10 @@ def store_tables(stores: list[str], md: list[str]) -> None:
         md.append("")
     files = sorted({k[0] for k in groups if k[1] == "adbench"})
     if files:
-        md += ["## DAGMM on the ADBench Classical files (adbench protocol, default recipe)", "",
-               "ROC AUC, mean over seeds; *untrained* is the same recipe with `steps=0`.", "",
+        versions = ", ".join(sorted({f"v{r['protocol_version']}" for r in runs
+                                     if r["protocol"] == "adbench"}))
+        md += [f"## DAGMM on the ADBench Classical files (adbench protocol {versions}, default recipe)",
+               "", "ROC AUC, mean over ok seeds; *untrained* is the same recipe with `steps=0`.", "",
                "| file | seeds | trained | untrained | trained - untrained | notes |",
                "| --- | ---: | ---: | ---: | ---: | --- |"]
         means = {False: [], True: []}
