@@ -123,22 +123,13 @@ def _config(row: dict[str, Any]) -> tuple[Any, ...]:
         params = json.loads(params)
     params = {k: v for k, v in (params or {}).items() if k not in _NOT_CONFIG}
     return (*(row.get(c) for c in GROUP_COLUMNS), json.dumps(params, sort_keys=True, default=str),
-            _protocol_options(row))
+            _options(row, "protocol_options"))
 
 
-def _protocol_options(row: dict[str, Any]) -> str:
-    """A row's protocol options, normalised; a row from before they were stored has none."""
-    value = row.get("protocol_options")
-    if value in _UNKNOWN:
-        return "{}"
-    if isinstance(value, str):
-        value = json.loads(value)
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def _options(row: dict[str, Any]) -> str:
-    """A row's dataset options, normalised (a row of a store that did not record them: none)."""
-    value = row.get("dataset_options")
+def _options(row: dict[str, Any], column: str = "dataset_options") -> str:
+    """A row's dataset (or protocol) options, normalised; a row of a store that did not record
+    them has none."""
+    value = row.get(column)
     if value in _UNKNOWN:
         return "{}"
     if isinstance(value, str):
