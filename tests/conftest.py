@@ -125,15 +125,3 @@ def chromium_path(what: str) -> str:
         pytest.skip(message)
     return path
 
-
-@pytest.fixture
-def one_blas_thread():  # type: ignore[no-untyped-def]
-    """One BLAS/OpenMP thread while the test runs.  Gaussian-mixture fits on tiny matrices (the
-    synthetic anomalies) gain nothing from threads, and on a shared 2-core machine the threads
-    make the nine BIC fits (and k-means' OpenMP initialisation) tens of times slower.  sklearn is
-    imported first: a limit covers only the libraries already loaded."""
-    import sklearn.cluster  # noqa: F401  (loads sklearn's OpenMP runtime)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        yield

@@ -19,8 +19,6 @@ import pytest
 from adbench_dagmm.dataset import Dataset
 from adbench_dagmm.protocols import ADBenchProtocol
 
-pytestmark = pytest.mark.usefixtures("one_blas_thread")
-
 
 def toy(n: int, seed: int = 1, ratio: float = 0.1) -> Dataset:
     rng = np.random.default_rng(seed)

@@ -17,9 +17,6 @@ from adbench_dagmm.synthetic import (
 )
 
 
-pytestmark = pytest.mark.usefixtures("one_blas_thread")
-
-
 def blob(n: int = 400, d: int = 4, seed: int = 0, rho: float = 0.0, offset: float = 10.0) -> np.ndarray:
     """One Gaussian blob (equicorrelated ``rho``), away from the origin: one mixture component."""
     rng = np.random.default_rng(seed)
