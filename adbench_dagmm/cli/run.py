@@ -284,15 +284,15 @@ def run_command(
     force = force or bool(run_opts.get("force", False))
     run_executor = make_executor(executor, jobs, scheduler, timeout)
     registry = get_registry()
+    if detector:  # names from the command line: their errors name no file
+        for name in registry.expand("detector", list(detector)):
+            registry.get("detector", name)
     if isinstance(run_executor, LocalExecutor):  # the workers import while this process plans
         warm = sweep_detectors(registry, list(detector), sweep)
         run_executor.start(RunContext(str(data_dir) if data_dir else None, state.plugins_dir),
                            preload=preload_modules(registry, warm), warm_up=warm)
         ctx.call_on_close(run_executor.stop)  # when the command ends, also after an error
 
-    if detector:  # names from the command line: their errors name no file
-        for name in registry.expand("detector", list(detector)):
-            registry.get("detector", name)
     names, datasets, protocols, seed_list, start, options = merge_sweep(
         sweep, detector=detector, dataset=dataset, protocol=protocol, seeds=seeds,
         seed_start=seed_start, label_column=label_column, anomaly_label=anomaly_label, impute=impute)
