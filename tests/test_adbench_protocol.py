@@ -9,7 +9,6 @@ it is missing.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import types
 
@@ -176,11 +175,7 @@ def test_each_step_draws_from_the_run_seed(recorder: Recorder, options: dict) ->
     assert not all(np.array_equal(getattr(a, n), getattr(c, n)) for n in parts)
 
 
-# -- the real synthetic module (helper "studies"; contract 6) ------------------------------------------
-REAL = importlib.util.find_spec("adbench_dagmm.synthetic") is not None
-needs_real = pytest.mark.skipif(
-    not REAL, reason="SYNTHETIC MODULE MISSING: adbench_dagmm/synthetic.py (contract 6) is not in "
-                     "this checkout; these tests run once it is merged")
+# -- the real synthetic module -----------------------------------------------------------------------
 
 STUDIES = [
     {"anomaly_type": "local"}, {"anomaly_type": "global"}, {"anomaly_type": "dependency"},
@@ -189,7 +184,6 @@ STUDIES = [
 ]
 
 
-@needs_real
 @pytest.mark.parametrize("options", STUDIES, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
 def test_studies_are_deterministic_per_seed(options: dict) -> None:  # type: ignore[type-arg]
     dataset = toy(600, ratio=0.15)
@@ -204,7 +198,6 @@ def test_studies_are_deterministic_per_seed(options: dict) -> None:  # type: ign
     assert set(np.unique(a.y_test)) == {0, 1}
 
 
-@needs_real
 @pytest.mark.parametrize("kind", ["local", "global", "dependency", "clustered"])
 def test_real_generators_keep_the_class_counts(kind: str) -> None:
     dataset = toy(600, ratio=0.15)

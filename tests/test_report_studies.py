@@ -283,10 +283,8 @@ def test_study_report_fits_800_px_in_chromium_and_escapes_text(tmp_path):
 
 
 def test_report_from_a_store_that_keeps_protocol_options(tmp_path):
-    """End to end through the store: needs the ``protocol_options`` column (contract 5)."""
-    if "protocol_options" not in COLUMNS:
-        pytest.skip("STUDY REPORT FROM A STORE NOT CHECKED: this store has no protocol_options "
-                    "column yet (contract 5, the protocols branch adds it)")
+    """End to end through the store, which keeps each run's ``protocol_options``."""
+    assert "protocol_options" in COLUMNS
     from adbench_dagmm.reporting import build_report
 
     rows = make_rows([{"labeled_anomalies": b} for b in BUDGETS], ["wbc", "glass"], 3)
