@@ -41,6 +41,7 @@ CARD = dataclasses.replace(
         "keeps the first 24,319 of numpy default_rng([seed, 1])'s permutation of the attack rows "
         "before it splits, so each run seed sees its own sample."
     ),
+    detector_params={"dagmm": {"preset": "kddcup_rev"}},
     notes=(
         "Same columns and encoding as kddcup99 (118 features, one-hot categories of the full 10 % "
         "file kept even where a sample never uses them). " + KDD_CARD.notes

@@ -69,7 +69,7 @@ def test_every_card_names_source_checksum_and_anomalies(registry) -> None:  # ty
 
 
 PAPER_CARDS = [("kddcup99", "kddcup"), ("thyroid", "thyroid"), ("arrhythmia", "arrhythmia"),
-               ("kddcup99_rev", "kddcup")]
+               ("kddcup99_rev", "kddcup_rev")]
 
 
 @pytest.mark.parametrize(("name", "preset"), PAPER_CARDS, ids=[n for n, _ in PAPER_CARDS])

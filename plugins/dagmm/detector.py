@@ -98,7 +98,8 @@ class DAGMMDetector(BaseDetector):
     ----------
     preset : str
         ``"paper"``, ``"paper_thyroid"``, ``"paper_arrhythmia"``: exactly the paper's settings;
-        ``"kddcup"``, ``"thyroid"``, ``"arrhythmia"``: the paper's networks, improved training;
+        ``"kddcup"``, ``"kddcup_rev"``, ``"thyroid"``, ``"arrhythmia"``: the paper's networks,
+        improved training;
         ``"default"`` (any other dataset): a recipe that adapts to the data (see Notes).
     hidden : list or tuple of int
         Encoder hidden sizes (the decoder mirrors them).
@@ -163,7 +164,8 @@ class DAGMMDetector(BaseDetector):
       F1), and it never watches the warm-up epochs, so it cannot keep an untrained network.
     - *The default recipe* budgets optimiser steps (``steps``) and bounds the batch size by the
       training rows (``min_batches``), so a dataset of a few hundred rows gets as many updates as
-      a large one and the network always trains.
+      a large one and the network always trains; LayerNorm (``layer_norm="all"``) keeps the
+      activations at one scale across files of any width and sparsity.
     - *One intra-op thread* by default: the layers are small, and two multi-threaded fits side by
       side on a busy machine slow each other down by an order of magnitude (OpenMP spinning).
 
