@@ -164,8 +164,7 @@ class DAGMMDetector(BaseDetector):
       F1), and it never watches the warm-up epochs, so it cannot keep an untrained network.
     - *The default recipe* budgets optimiser steps (``steps``) and bounds the batch size by the
       training rows (``min_batches``), so a dataset of a few hundred rows gets as many updates as
-      a large one and the network always trains; LayerNorm (``layer_norm="all"``) keeps the
-      activations at one scale across files of any width and sparsity.
+      a large one and the network always trains.
     - *One intra-op thread* by default: the layers are small, and two multi-threaded fits side by
       side on a busy machine slow each other down by an order of magnitude (OpenMP spinning).
 
