@@ -137,7 +137,7 @@ class DAGMMDetector(BaseDetector):
     grad_clip : float
         Gradient-norm clipping (0: off).
     n_threads : int, optional
-        torch intra-op threads in fit and scoring (default 1, see Notes).
+        torch intra-op threads in fit and scoring (default: leave torch's setting, see Notes).
     device : str
         ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
     random_state : int, optional
@@ -165,8 +165,9 @@ class DAGMMDetector(BaseDetector):
     - *The default recipe* budgets optimiser steps (``steps``) and bounds the batch size by the
       training rows (``min_batches``), so a dataset of a few hundred rows gets as many updates as
       a large one and the network always trains.
-    - *One intra-op thread* by default: the layers are small, and two multi-threaded fits side by
-      side on a busy machine slow each other down by an order of magnitude (OpenMP spinning).
+    - *Threads follow the caller* by default: ``adb run --jobs N`` gives each worker cores/N
+      torch threads, so parallel fits never oversubscribe the cores, and one fit in the driver
+      uses them all.
 
     Training is plain autograd (``loss.backward()``) with ``torch.optim.Adam`` (fused kernel); the
     training rows stay in one tensor, shuffled by ``randperm`` (no ``DataLoader``).
@@ -289,13 +290,14 @@ class DAGMMDetector(BaseDetector):
         return device
 
     def _threads(self) -> int:
-        """Intra-op threads: ``n_threads``, else 1.
+        """Intra-op threads: ``n_threads``, else the count torch already has.
 
-        The layers are small, so a second thread gains little on an idle machine, while on a busy
-        one OpenMP's spinning workers slow an epoch down many times; one thread is the robust
-        default.
+        The caller owns the machine's cores: the runner gives each worker process cores/jobs
+        threads, and a fit in the driver gets torch's own default.
         """
-        return 1 if self.n_threads is None else int(self.n_threads)
+        import torch
+
+        return torch.get_num_threads() if self.n_threads is None else int(self.n_threads)
 
     @staticmethod
     def _build_model(cfg: dict[str, Any], n_features: int) -> DAGMM:
