@@ -107,8 +107,12 @@ class DAGMMDetector(BaseDetector):
         Size of the code z_c, number of mixture components, estimation-network width.
     dropout : float
         Drop probability in the estimation network (the paper's "Drop(0.5)" keeps half).
-    layer_norm : {"none", "input", "hidden", "all"}
-        Where the compression network has LayerNorm (``True`` means ``"input"``).
+    layer_norm : {"none", "input", "hidden", "all", "inner"}
+        Where the compression network has LayerNorm (``True`` means ``"input"``): on the input
+        row, before every hidden tanh, both, or before every hidden tanh but the encoder's first.
+    abs_distance : bool
+        Also feed the absolute Euclidean distance ``||x - x'||`` to the estimation network (the
+        paper's §3.1 lists it; its experiments use the relative distance and cosine only).
     init : {"torch", "xavier"}
         Weight initialisation: PyTorch's default or Glorot-uniform with tanh's gain.
     recon_reduction : {"sum", "mean"}
@@ -164,7 +168,8 @@ class DAGMMDetector(BaseDetector):
       F1), and it never watches the warm-up epochs, so it cannot keep an untrained network.
     - *The default recipe* budgets optimiser steps (``steps``) and bounds the batch size by the
       training rows (``min_batches``), so a dataset of a few hundred rows gets as many updates as
-      a large one and the network always trains.
+      a large one and the network always trains.  Its LayerNorm (``"inner"``) leaves the
+      encoder's first layer raw and its z carries ``||x - x'||``, so it still sees a row's scale.
     - *Threads follow the caller* by default: ``adb run --jobs N`` gives each worker cores/N
       torch threads, so parallel fits never oversubscribe the cores, and one fit in the driver
       uses them all.
@@ -186,6 +191,7 @@ class DAGMMDetector(BaseDetector):
         estimation_hidden: int | None = None,
         dropout: float | None = None,
         layer_norm: str | None = None,
+        abs_distance: bool | None = None,
         init: str | None = None,
         recon_reduction: str | None = None,
         lambda_energy: float | None = None,
@@ -216,6 +222,7 @@ class DAGMMDetector(BaseDetector):
         self.estimation_hidden = estimation_hidden
         self.dropout = dropout
         self.layer_norm = layer_norm
+        self.abs_distance = abs_distance
         self.init = init
         self.recon_reduction = recon_reduction
         self.lambda_energy = lambda_energy
@@ -311,6 +318,7 @@ class DAGMMDetector(BaseDetector):
             estimation_hidden=cfg["estimation_hidden"],
             dropout=cfg["dropout"],
             layer_norm=cfg["layer_norm"],
+            abs_distance=cfg.get("abs_distance", False),  # absent from files saved before it
         )
 
     # -- fitting -------------------------------------------------------------------------------
@@ -528,10 +536,11 @@ class DAGMMDetector(BaseDetector):
         return []
 
     def latent(self, X: np.ndarray) -> np.ndarray:
-        """The latent representation z = [z_c, relative Euclidean distance, cosine similarity].
+        """The latent representation z = [z_c, (absolute distance,) relative distance, cosine].
 
-        Returns a float64 array of shape (n_samples, latent_dim + 2); the runner stores it for a
-        sample of test rows so that reports can draw the latent space.
+        Returns a float64 array of shape (n_samples, latent_dim + 2), one column more with
+        ``abs_distance``; the runner stores it for a sample of test rows so that reports can
+        draw the latent space.
         """
         X = self._validate_data(X, reset=False)
         import torch

@@ -22,17 +22,20 @@ class DAGMMOutput(NamedTuple):
     z_c: Tensor  # (N, latent_dim) low-dimensional code
     x_hat: Tensor  # (N, n_features) reconstruction
     err_sq: Tensor  # (N,) squared reconstruction error ||x - x_hat||², reused by the loss
-    z: Tensor  # (N, latent_dim + 2) [z_c, relative distance, cosine]
+    z: Tensor  # (N, latent_dim + 2 or 3) [z_c, (absolute distance,) relative distance, cosine]
     logits: Tensor  # (N, n_gmm) estimation network output before softmax
 
 
-def _mlp(sizes: Sequence[int], *, norm_hidden: bool) -> nn.Sequential:
-    """Linear layers with tanh between them and no activation after the last one."""
+def _mlp(sizes: Sequence[int], *, norm: Sequence[bool]) -> nn.Sequential:
+    """Linear layers with tanh between them and no activation after the last one.
+
+    ``norm[i]`` puts LayerNorm before the i-th hidden tanh.
+    """
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
         if i < len(sizes) - 2:
-            if norm_hidden:
+            if norm[i]:
                 layers.append(nn.LayerNorm(b))
             layers.append(nn.Tanh())
     return nn.Sequential(*layers)
@@ -49,9 +52,10 @@ class CompressionNetwork(nn.Module):
         Encoder hidden sizes, e.g. ``(60, 30, 10)`` for the paper's KDDCUP network.
     latent_dim : int
         Size of the code ``z_c``.
-    layer_norm : {"none", "input", "hidden", "all"}
+    layer_norm : {"none", "input", "hidden", "all", "inner"}
         ``"input"`` normalises the encoder's input row (the reconstruction target stays raw),
-        ``"hidden"`` adds LayerNorm before every hidden tanh, ``"all"`` does both.
+        ``"hidden"`` adds LayerNorm before every hidden tanh, ``"all"`` does both; ``"inner"`` is
+        ``"hidden"`` but for the encoder's first layer, which so still sees the row's scale.
     """
 
     def __init__(
@@ -65,12 +69,13 @@ class CompressionNetwork(nn.Module):
         super().__init__()
         if layer_norm not in LAYER_NORM_CHOICES:
             raise ValueError(f"layer_norm must be one of {LAYER_NORM_CHOICES}, got {layer_norm!r}")
-        norm_hidden = layer_norm in ("hidden", "all")
+        norm = [layer_norm in ("hidden", "all", "inner")] * len(hidden)
         self.input_norm = (
             nn.LayerNorm(n_features) if layer_norm in ("input", "all") else nn.Identity()
         )
-        self.encoder = _mlp([n_features, *hidden, latent_dim], norm_hidden=norm_hidden)
-        self.decoder = _mlp([latent_dim, *reversed(hidden), n_features], norm_hidden=norm_hidden)
+        first = [False] if layer_norm == "inner" else norm[:1]
+        self.encoder = _mlp([n_features, *hidden, latent_dim], norm=first + norm[1:])
+        self.decoder = _mlp([latent_dim, *reversed(hidden), n_features], norm=norm)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         z_c = self.encoder(self.input_norm(x))  # (N, latent_dim)
@@ -114,7 +119,9 @@ class EstimationNetwork(nn.Module):
 class DAGMM(nn.Module):
     """Compression network + reconstruction features + estimation network.
 
-    The latent vector is ``z = [z_c, ||x - x'|| / ||x||, cos(x, x')]`` (paper eq. 3–4).
+    The latent vector is ``z = [z_c, ||x - x'|| / ||x||, cos(x, x')]`` (paper eq. 3–4); with
+    ``abs_distance`` the absolute distance ``||x - x'||`` comes before the relative one, as
+    §3.1 lists it among the reconstruction features.
     """
 
     def __init__(
@@ -127,6 +134,7 @@ class DAGMM(nn.Module):
         estimation_hidden: int = 10,
         dropout: float = 0.5,
         layer_norm: str = "none",
+        abs_distance: bool = False,
         norm_eps: float = 1e-6,
     ) -> None:
         super().__init__()
@@ -134,14 +142,19 @@ class DAGMM(nn.Module):
             n_features=n_features, hidden=hidden, latent_dim=latent_dim, layer_norm=layer_norm
         )
         self.estimation = EstimationNetwork(
-            in_features=latent_dim + 2, hidden=estimation_hidden, n_gmm=n_gmm, dropout=dropout
+            in_features=latent_dim + 2 + abs_distance, hidden=estimation_hidden, n_gmm=n_gmm,
+            dropout=dropout,
         )
+        self.abs_distance = abs_distance
         self.norm_eps = norm_eps
 
     def forward(self, x: Tensor) -> DAGMMOutput:
         z_c, x_hat = self.compression(x)
         err_sq, rel, cos = reconstruction_features(x, x_hat, norm_eps=self.norm_eps)  # 3 x (N,)
-        z = torch.cat([z_c, rel.unsqueeze(1), cos.unsqueeze(1)], dim=1)  # (N, latent_dim + 2)
+        z_r = [rel, cos]
+        if self.abs_distance:
+            z_r.insert(0, err_sq.clamp_min(1e-24).sqrt())  # the clamp: as for rel
+        z = torch.cat([z_c, torch.stack(z_r, dim=1)], dim=1)  # (N, latent_dim + len(z_r))
         return DAGMMOutput(z_c=z_c, x_hat=x_hat, err_sq=err_sq, z=z, logits=self.estimation(z))
 
 

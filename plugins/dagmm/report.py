@@ -125,7 +125,8 @@ def training_figure(title: str, history: dict[str, Any] | None, latent: dict[str
 
 
 def _latent_points(latent: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """The stored ``z`` is ``[z_c (latent_dim columns), relative distance, cosine]``."""
+    """The stored ``z`` is ``[z_c (latent_dim columns), (absolute distance,) relative distance,
+    cosine]``; the figure draws z_c[0] and the last two."""
     try:
         z = np.asarray(latent.get("z") or [], dtype=np.float64)
         y = np.asarray(latent.get("y") or [], dtype=np.int64)

@@ -35,7 +35,7 @@ def test_init_stores_parameters_unchanged() -> None:
     assert set(DAGMMDetector.param_defaults()) >= {
         "preset", "hidden", "latent_dim", "n_gmm", "lambda_energy", "lambda_cov_diag", "lr",
         "batch_size", "min_batches", "epochs", "steps", "patience", "val_fraction",
-        "layer_norm", "init", "dropout", "cov_jitter", "device", "random_state", "contamination",
+        "layer_norm", "abs_distance", "init", "dropout", "cov_jitter", "device", "random_state", "contamination",
     }
 
 
@@ -332,3 +332,25 @@ def test_effective_params_name_the_recipe_that_ran() -> None:
     assert params["preset"] == "thyroid" and params["lr"] == 1e-3  # the override wins
     assert params["epochs"] == PRESETS["thyroid"]["epochs"] and params["hidden"] == [12, 4]
     assert all(params[k] is not None for k in PRESETS["thyroid"] if k != "steps")
+
+
+def test_threads_follow_the_caller_unless_set(synthetic, monkeypatch) -> None:
+    """``n_threads=None`` uses torch's current count (what ``--jobs`` gives each worker)."""
+    import adb_plugins.dagmm.detector as module
+
+    seen: list[int] = []
+    real = module._torch_threads
+
+    def spy(n: int):  # type: ignore[no-untyped-def]
+        seen.append(n)
+        return real(n)
+
+    monkeypatch.setattr(module, "_torch_threads", spy)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        DAGMMDetector(random_state=0, **FAST).fit(synthetic[0][:64])
+        DAGMMDetector(random_state=0, n_threads=2, **FAST).fit(synthetic[0][:64])
+    finally:
+        torch.set_num_threads(previous)
+    assert seen == [1, 2]

@@ -45,7 +45,24 @@ def test_layer_norm_options() -> None:
         model = DAGMM(n_features=6, hidden=[5, 4], latent_dim=1, n_gmm=2, layer_norm=option)
         return sum(isinstance(m, torch.nn.LayerNorm) for m in model.modules())
 
-    assert (norms("none"), norms("input"), norms("hidden"), norms("all")) == (0, 1, 4, 5)
+    assert (norms("none"), norms("input"), norms("hidden"), norms("all"), norms("inner")) == (
+        0, 1, 4, 5, 3)
+    inner = DAGMM(n_features=6, hidden=[5, 4], latent_dim=1, n_gmm=2, layer_norm="inner")
+    # the encoder's first hidden layer sees the raw row's scale; the others are normalised
+    assert [type(m).__name__ for m in inner.compression.encoder][:4] == [
+        "Linear", "Tanh", "Linear", "LayerNorm"]
+
+
+def test_abs_distance_joins_the_latent_vector() -> None:
+    torch.manual_seed(0)
+    model = DAGMM(n_features=5, hidden=[4], latent_dim=2, n_gmm=3, abs_distance=True).eval()
+    x = torch.rand(16, 5) + 0.1
+    out = model(x)
+    err = torch.linalg.vector_norm(x - out.x_hat, dim=1)
+    assert out.z.shape == (16, 5) and model.estimation.net[0].in_features == 5
+    torch.testing.assert_close(out.z[:, 2], err)
+    torch.testing.assert_close(out.z[:, 3], err / torch.linalg.vector_norm(x, dim=1))
+    torch.testing.assert_close(out.z[:, 4], torch.cosine_similarity(x, out.x_hat, dim=1))
 
 
 def test_dropout_is_active_in_training_mode_only() -> None:

@@ -32,6 +32,7 @@ BAD_PARAMS = [
     ("dropout", 1.0, "'dropout' parameter of DAGMMDetector must be a float in the range [0, 1)"),
     ("val_fraction", 1.5, "'val_fraction' parameter of DAGMMDetector must be a float in the"),
     ("layer_norm", "everywhere", "'layer_norm' parameter of DAGMMDetector must be a str among"),
+    ("abs_distance", "yes", "'abs_distance' parameter of DAGMMDetector must be a bool"),
     ("init", "he", "'init' parameter of DAGMMDetector must be a str among"),
     ("monitor", "auc", "'monitor' parameter of DAGMMDetector must be a str among"),
     ("preset", "kdd", "'preset' parameter of DAGMMDetector must be a str among"),
