@@ -98,9 +98,9 @@ class DAGMMDetector(BaseDetector):
     ----------
     preset : str
         ``"paper"``, ``"paper_thyroid"``, ``"paper_arrhythmia"``: exactly the paper's settings;
-        ``"kddcup"``, ``"kddcup_rev"``, ``"thyroid"``, ``"arrhythmia"``: the paper's networks,
-        improved training;
-        ``"default"`` (any other dataset): a recipe that adapts to the data (see Notes).
+        ``"kddcup"``, ``"kddcup_rev"``: the paper's KDDCUP network, improved training;
+        ``"default"`` (any other dataset): a recipe that adapts to the data (see Notes);
+        ``"thyroid"``: the default recipe; ``"arrhythmia"``: it with the paper's network.
     hidden : list or tuple of int
         Encoder hidden sizes (the decoder mirrors them).
     latent_dim, n_gmm, estimation_hidden : int

@@ -328,10 +328,10 @@ def test_effective_params_name_the_recipe_that_ran() -> None:
     from adb_plugins.dagmm import DAGMMDetector
     from adb_plugins.dagmm.presets import PRESETS
 
-    params = DAGMMDetector(preset="thyroid", lr=1e-3).effective_params()
-    assert params["preset"] == "thyroid" and params["lr"] == 1e-3  # the override wins
-    assert params["epochs"] == PRESETS["thyroid"]["epochs"] and params["hidden"] == [12, 4]
-    assert all(params[k] is not None for k in PRESETS["thyroid"] if k != "steps")
+    params = DAGMMDetector(preset="paper_thyroid", lr=1e-3).effective_params()
+    assert params["preset"] == "paper_thyroid" and params["lr"] == 1e-3  # the override wins
+    assert params["epochs"] == PRESETS["paper_thyroid"]["epochs"] and params["hidden"] == [12, 4]
+    assert all(params[k] is not None for k in PRESETS["paper_thyroid"] if k != "steps")
 
 
 def test_threads_follow_the_caller_unless_set(synthetic, monkeypatch) -> None:

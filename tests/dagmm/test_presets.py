@@ -83,8 +83,8 @@ def test_cli_style_values_are_accepted(synthetic) -> None:
 
 
 def test_presets_resolve_and_explicit_values_win(synthetic) -> None:
-    det = DAGMMDetector(preset="thyroid", epochs=1, random_state=0).fit(synthetic[0][:300])
-    assert det.config_["hidden"] == PRESETS["thyroid"]["hidden"]
+    det = DAGMMDetector(preset="paper_thyroid", epochs=1, random_state=0).fit(synthetic[0][:300])
+    assert det.config_["hidden"] == PRESETS["paper_thyroid"]["hidden"]
     assert det.config_["n_gmm"] == 2 and det.config_["epochs"] == 1
 
 
