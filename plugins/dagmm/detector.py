@@ -419,9 +419,9 @@ class DAGMMDetector(BaseDetector):
                     out = m(x.index_select(0, idx))
                     parts.append((out.err_sq, out.z, out.logits))
                 err_sq, z, logits = (torch.cat(p) for p in zip(*parts))
-                terms = objective.terms(
-                    DAGMMOutput(z_c=z[:, :-2], x_hat=None, err_sq=err_sq, z=z, logits=logits), x
-                )
+                out = DAGMMOutput(z_c=z[:, : cfg["latent_dim"]], x_hat=None, err_sq=err_sq, z=z,
+                                  logits=logits)
+                terms = objective.terms(out, x)
             return {k: float(v) for k, v in terms.items()}
 
         def warm_up(epoch: int) -> None:
