@@ -157,7 +157,7 @@ class DAGMMDetector(BaseDetector):
       ``lambda_cov_diag=0.003``): the paper's weights let the covariance penalty reward a worse
       reconstruction, and the latent distribution keeps sharpening; F1 drifts down with training.
     - *Reconstruction-led objective on contaminated training data* (``default``:
-      ``lambda_energy=0.01``, ``lambda_cov_diag=1e-5``): there the energy term pulls the
+      ``lambda_energy=0.003``, ``lambda_cov_diag=1e-5``): there the energy term pulls the
       training set's anomalies into the mixture too, and the penalty costs reconstruction.
     - *Warm-up* of both mixture terms: at full weight from the first step the energy can stall
       the autoencoder.
