@@ -55,7 +55,8 @@ class CompressionNetwork(nn.Module):
     layer_norm : {"none", "input", "hidden", "all", "inner"}
         ``"input"`` normalises the encoder's input row (the reconstruction target stays raw),
         ``"hidden"`` adds LayerNorm before every hidden tanh, ``"all"`` does both; ``"inner"`` is
-        ``"hidden"`` but for the encoder's first layer, which so still sees the row's scale.
+        ``"hidden"`` without the LayerNorm after the encoder's first layer, so that layer still
+        sees the row's scale.
     """
 
     def __init__(
@@ -142,7 +143,7 @@ class DAGMM(nn.Module):
             n_features=n_features, hidden=hidden, latent_dim=latent_dim, layer_norm=layer_norm
         )
         self.estimation = EstimationNetwork(
-            in_features=latent_dim + 2 + abs_distance, hidden=estimation_hidden, n_gmm=n_gmm,
+            in_features=latent_dim + 2 + int(abs_distance), hidden=estimation_hidden, n_gmm=n_gmm,
             dropout=dropout,
         )
         self.abs_distance = abs_distance
