@@ -85,8 +85,9 @@ class CompressionNetwork(nn.Module):
 
 def reconstruction_features(
     x: Tensor, x_hat: Tensor, *, norm_eps: float = 1e-6
-) -> tuple[Tensor, Tensor, Tensor]:
-    """``(||x - x'||², ||x - x'|| / ||x||, cos(x, x'))`` per row (paper eq. 3-4), each (N,).
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``(||x - x'||², ||x - x'||, ||x - x'|| / ||x||, cos(x, x'))`` per row (paper §3.1 and
+    eq. 3-4), each (N,).
 
     ``||x||`` is clamped at ``norm_eps`` and ``||x'||`` at 1e-8, so an all-zero row gives a
     large but finite relative distance and a cosine of 0 instead of inf/NaN.
@@ -95,9 +96,10 @@ def reconstruction_features(
     x_norm = torch.linalg.vector_norm(x, dim=1).clamp_min(norm_eps)  # (N,)
     xh_norm = torch.linalg.vector_norm(x_hat, dim=1).clamp_min(1e-8)  # (N,)
     # sqrt'(0) is inf: the clamp keeps the gradient of a perfect reconstruction finite.
-    rel = err_sq.clamp_min(1e-24).sqrt() / x_norm  # (N,)
+    dist = err_sq.clamp_min(1e-24).sqrt()  # (N,)
+    rel = dist / x_norm  # (N,)
     cos = (x * x_hat).sum(dim=1) / (x_norm * xh_norm)  # (N,)
-    return err_sq, rel, cos
+    return err_sq, dist, rel, cos
 
 
 class EstimationNetwork(nn.Module):
@@ -151,10 +153,8 @@ class DAGMM(nn.Module):
 
     def forward(self, x: Tensor) -> DAGMMOutput:
         z_c, x_hat = self.compression(x)
-        err_sq, rel, cos = reconstruction_features(x, x_hat, norm_eps=self.norm_eps)  # 3 x (N,)
-        z_r = [rel, cos]
-        if self.abs_distance:
-            z_r.insert(0, err_sq.clamp_min(1e-24).sqrt())  # the clamp: as for rel
+        err_sq, dist, rel, cos = reconstruction_features(x, x_hat, norm_eps=self.norm_eps)
+        z_r = [dist, rel, cos] if self.abs_distance else [rel, cos]  # each (N,)
         z = torch.cat([z_c, torch.stack(z_r, dim=1)], dim=1)  # (N, latent_dim + len(z_r))
         return DAGMMOutput(z_c=z_c, x_hat=x_hat, err_sq=err_sq, z=z, logits=self.estimation(z))
 

@@ -2,8 +2,8 @@
 
 A preset fills every recipe parameter the user leaves at ``None``.  The ``paper*`` presets train
 exactly as Zong et al. (ICLR 2018, §4) describe; the others change how the networks are trained,
-and ``default`` (also Thyroid's) the KDDCUP-shaped network's code size too (why, one line per
-choice, in
+and ``default`` (also Thyroid's recipe, and Arrhythmia's with the paper's network) runs the
+KDDCUP encoder with a 2-d code on any data (why, one line per choice, in
 :class:`~adb_plugins.dagmm.detector.DAGMMDetector`'s docstring; the measured results in
 ``benchmarks/RESULTS.md``).  Values are plain Python, so a resolved recipe is JSON-serialisable.
 """

@@ -35,7 +35,8 @@ def test_init_stores_parameters_unchanged() -> None:
     assert set(DAGMMDetector.param_defaults()) >= {
         "preset", "hidden", "latent_dim", "n_gmm", "lambda_energy", "lambda_cov_diag", "lr",
         "batch_size", "min_batches", "epochs", "steps", "patience", "val_fraction",
-        "layer_norm", "abs_distance", "init", "dropout", "cov_jitter", "device", "random_state", "contamination",
+        "layer_norm", "abs_distance", "init", "dropout", "cov_jitter", "device", "random_state",
+        "contamination",
     }
 
 

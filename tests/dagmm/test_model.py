@@ -35,8 +35,8 @@ def test_all_zero_row_gives_finite_latent() -> None:
 def test_perfect_reconstruction_has_finite_gradients() -> None:
     x = torch.rand(4, 6) + 0.1
     x_hat = x.clone().requires_grad_(True)
-    err_sq, rel, cos = reconstruction_features(x, x_hat)
-    (err_sq.sum() + rel.sum() + cos.sum()).backward()
+    err_sq, dist, rel, cos = reconstruction_features(x, x_hat)
+    (err_sq.sum() + dist.sum() + rel.sum() + cos.sum()).backward()
     assert torch.isfinite(x_hat.grad).all()
 
 
