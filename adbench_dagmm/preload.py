@@ -16,6 +16,7 @@ more threads it does not: a fork after an OpenMP pool has started its threads ca
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 
@@ -57,3 +58,7 @@ def _warm_up() -> None:
 
 _import_all()
 _warm_up()
+# What it imported lives as long as the fork server: keep it out of every later garbage
+# collection, the workers' and the server's last one at exit, which a caller reading the
+# command's output waits for (Python's advice for a process that forks workers, too).
+gc.freeze()

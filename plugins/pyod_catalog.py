@@ -229,7 +229,40 @@ def import_class(spec: Spec) -> type:
 
     # some PyOD modules print "please install X" before raising; stdout is for results
     with contextlib.redirect_stdout(io.StringIO()):
-        return getattr(importlib.import_module(spec.module), spec.pyod_name)
+        module = importlib.import_module(spec.module)
+    cache_numba_kernels(module.__name__)
+    return getattr(module, spec.pyod_name)  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=None)
+def cache_numba_kernels(module_name: str) -> int:
+    """Turn numba's on-disk cache on for the kernels that PyOD module ``module_name`` defines.
+
+    PyOD's ``@njit`` kernels (HBOS, SOS, LMDD, ROD, ...) are declared without ``cache=True``, so
+    every new process compiles them again, which for HBOS takes longer than a whole run on a
+    small file (``benchmarks/RESULTS.md``).  ``enable_caching()`` is what ``@njit(cache=True)``
+    itself calls on the new dispatcher; numba then keeps the machine code next to the module (or
+    in its user cache directory, or ``$NUMBA_CACHE_DIR``) and recompiles when the module's source
+    changes.  The compiled code and so the scores are the same.  Where no cache directory is
+    writable, the kernels are compiled per process as before.  Returns how many kernels cache.
+    """
+    import sys
+
+    module = importlib.import_module(module_name)
+    dispatcher = getattr(sys.modules.get("numba"), "core", None)
+    dispatcher = getattr(getattr(dispatcher, "dispatcher", None), "Dispatcher", None)
+    if dispatcher is None:  # the module does not use numba
+        return 0
+    kernels = [v for v in vars(module).values() if isinstance(v, dispatcher)
+               and getattr(v.py_func, "__module__", None) == module_name]
+    cached = 0
+    for kernel in kernels:
+        try:
+            kernel.enable_caching()
+            cached += 1
+        except RuntimeError:  # numba: "no locator available" (nowhere writable to cache)
+            pass
+    return cached
 
 
 @lru_cache(maxsize=None)

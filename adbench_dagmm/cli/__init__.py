@@ -23,6 +23,7 @@ joined with spaces; and help text is plain text, never markup.
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
 import os
 import sys
@@ -270,3 +271,7 @@ def main() -> None:
         app()
     except KeyboardInterrupt:  # outside a command (e.g. during import)
         sys.exit(130)
+    finally:
+        # The command is done and its store closed: spare the interpreter's final garbage
+        # collections over every imported module's objects (scikit-learn, PyOD: ~0.3 s).
+        gc.freeze()
