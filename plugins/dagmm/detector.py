@@ -514,14 +514,16 @@ class DAGMMDetector(BaseDetector):
     def latent_sample(self, X: np.ndarray, n: int = 2000) -> dict[str, Any]:
         """Latent vectors of at most ``n`` rows of ``X``, drawn with the fit's seed.
 
-        Returns ``{"rows": sorted row indices into X, "z": latent vectors rounded to 6 digits}``;
-        whoever holds the labels adds ``"y"`` for those rows.
+        Returns ``{"rows": sorted row indices into X, "z": latent vectors rounded to 6 digits,
+        "latent_dim": the number of z_c columns}``; whoever holds the labels adds ``"y"`` for
+        those rows.
         """
         X = self._validate_data(X, reset=False)
         rng = np.random.default_rng(self.history_["seed"])
         rows = np.sort(rng.choice(X.shape[0], size=min(n, X.shape[0]), replace=False))
         z = self.latent(X[rows])
-        return {"rows": rows.tolist(), "z": np.round(z, 6).tolist()}
+        return {"rows": rows.tolist(), "z": np.round(z, 6).tolist(),
+                "latent_dim": int(self.config_["latent_dim"])}
 
     def _training_notes(self, history: dict[str, Any]) -> list[str]:
         """Footnotes for the run: training that ended on (or never left) its initial epoch."""

@@ -124,9 +124,11 @@ def training_figure(title: str, history: dict[str, Any] | None, latent: dict[str
     return fig
 
 
-def _latent_points(latent: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+def _latent_points(latent: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, str] | None:
     """The stored ``z`` is ``[z_c (latent_dim columns), (absolute distance,) relative distance,
-    cosine]``; the figure draws z_c[0] and the last two."""
+    cosine]``; the figure draws z_c[0] and the last two: returns those columns, the labels and
+    the name of the first column (artifacts from before ``latent_dim`` was stored leave it to
+    the column count)."""
     try:
         z = np.asarray(latent.get("z") or [], dtype=np.float64)
         y = np.asarray(latent.get("y") or [], dtype=np.int64)
@@ -135,15 +137,16 @@ def _latent_points(latent: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | No
     if z.ndim != 2 or z.shape[0] == 0 or z.shape[0] != y.shape[0] or z.shape[1] < 3:
         return None
     keep = np.isfinite(z).all(axis=1)
-    return (z[keep], y[keep]) if keep.any() else None
+    single = latent.get("latent_dim", z.shape[1] - 2) == 1
+    return (z[keep][:, [0, -2, -1]], y[keep], "z_c" if single else "z_c[0]") if keep.any() else None
 
 
-def _latent_axes(ax: Any, z: np.ndarray, y: np.ndarray) -> None:
+def _latent_axes(ax: Any, z: np.ndarray, y: np.ndarray, first: str) -> None:
     for label, color, name in ((0, NORMAL, "normal"), (1, ANOMALY, "anomaly")):
         m = y == label
-        ax.scatter(z[m, 0], z[m, -2], z[m, -1], s=3 if label == 0 else 8, color=color, alpha=0.5,
+        ax.scatter(z[m, 0], z[m, 1], z[m, 2], s=3 if label == 0 else 8, color=color, alpha=0.5,
                    label=f"{name} ({int(m.sum())})", depthshade=False)
-    ax.set_xlabel("z_c" if z.shape[1] == 3 else "z_c[0]", labelpad=-2)
+    ax.set_xlabel(first, labelpad=-2)
     ax.set_ylabel("rel. Euclidean dist.", labelpad=-2)
     ax.set_zlabel("cosine similarity", labelpad=-2)
     ax.tick_params(labelsize=6, pad=0)

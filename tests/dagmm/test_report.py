@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from adb_plugins.dagmm.report import (
-    SECTION, history_series, latent_figure, training_figure, training_figure_possible,
+    SECTION, _latent_points, history_series, latent_figure, training_figure,
+    training_figure_possible,
 )
 from adbench_dagmm.reporting.document import FigureBlock, Heading, Para
 from adbench_dagmm.reporting.plots import draw
@@ -28,6 +29,17 @@ def test_latent_figure_needs_three_columns():
     assert latent_figure("t", {"z": [[1.0, 2.0, 3.0, 0.5, 0.9]] * 4, "y": [0, 1, 0, 1]}) is not None
     png = draw((training_figure, ("t", None, {"z": [[1.0, 2.0, 3.0]] * 4, "y": [0, 1, 0, 1]})))
     assert png[:4] == b"\x89PNG"
+
+
+def test_latent_axis_names_a_single_code_column_z_c():
+    """With ``abs_distance`` a 1-d code gives 4 columns: the stored latent_dim says which."""
+    row = [1.0, 2.0, 3.0, 0.5]
+    one = latent_figure("t", {"z": [row] * 4, "y": [0, 1, 0, 1], "latent_dim": 1})
+    two = latent_figure("t", {"z": [row] * 4, "y": [0, 1, 0, 1], "latent_dim": 2})
+    old = latent_figure("t", {"z": [row] * 4, "y": [0, 1, 0, 1]})  # stored before latent_dim
+    assert [f.axes[0].get_xlabel() for f in (one, two, old)] == ["z_c", "z_c[0]", "z_c[0]"]
+    z, _, _ = _latent_points({"z": [row] * 4, "y": [0, 1, 0, 1], "latent_dim": 1})
+    assert z.tolist() == [[1.0, 3.0, 0.5]] * 4  # z_c[0], relative distance, cosine
 
 
 def _view(artifacts: dict, plots: bool = True) -> ReportView:
