@@ -240,7 +240,7 @@ def cache_numba_kernels(module_name: str) -> int:
 
     PyOD's ``@njit`` kernels (HBOS, SOS, LMDD, ROD, ...) are declared without ``cache=True``, so
     every new process compiles them again, which for HBOS takes longer than a whole run on a
-    small file (``benchmarks/RESULTS.md``).  ``enable_caching()`` is what ``@njit(cache=True)``
+    small file.  ``enable_caching()`` is what ``@njit(cache=True)``
     itself calls on the new dispatcher; numba then keeps the machine code next to the module (or
     in its user cache directory, or ``$NUMBA_CACHE_DIR``) and recompiles when the module's source
     changes.  The compiled code and so the scores are the same.  Where no cache directory is
