@@ -240,20 +240,20 @@ def cache_numba_kernels(module_name: str) -> int:
 
     PyOD's ``@njit`` kernels (HBOS, SOS, LMDD, ROD, ...) are declared without ``cache=True``, so
     every new process compiles them again, which for HBOS takes longer than a whole run on a
-    small file.  ``enable_caching()`` is what ``@njit(cache=True)``
-    itself calls on the new dispatcher; numba then keeps the machine code next to the module (or
-    in its user cache directory, or ``$NUMBA_CACHE_DIR``) and recompiles when the module's source
-    changes.  The compiled code and so the scores are the same.  Where no cache directory is
-    writable, the kernels are compiled per process as before.  Returns how many kernels cache.
+    small file.  ``enable_caching()`` is what ``@njit(cache=True)`` itself calls on the new
+    dispatcher; numba then keeps the machine code next to the module (or in its user cache
+    directory, or ``$NUMBA_CACHE_DIR``) and recompiles when the module's source changes.  The
+    compiled code and so the scores are the same.  Where no cache directory is writable, the
+    kernels are compiled per process as before.  Returns how many kernels cache.
     """
     import sys
 
     module = importlib.import_module(module_name)
-    dispatcher = getattr(sys.modules.get("numba"), "core", None)
-    dispatcher = getattr(getattr(dispatcher, "dispatcher", None), "Dispatcher", None)
-    if dispatcher is None:  # the module does not use numba
+    if "numba" not in sys.modules:  # nothing imported numba, so the module defines no kernels
         return 0
-    kernels = [v for v in vars(module).values() if isinstance(v, dispatcher)
+    from numba.core.dispatcher import Dispatcher
+
+    kernels = [v for v in vars(module).values() if isinstance(v, Dispatcher)
                and getattr(v.py_func, "__module__", None) == module_name]
     cached = 0
     for kernel in kernels:
