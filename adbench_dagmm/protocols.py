@@ -181,11 +181,26 @@ def _check_statistics(kind: str, columns: np.ndarray, shift: np.ndarray, scale: 
         )
 
 
+#: Rows per block when a split's columns are scaled: ``X[:, columns]`` of a whole KDD99 split
+#: would be a temporary copy of tens of MB at the run's memory peak.
+SCALE_BLOCK = 32768
+
+
+def _row_blocks(X: np.ndarray) -> list[np.ndarray]:
+    """Views of ``X``'s rows, ``SCALE_BLOCK`` at a time."""
+    return [X[start : start + SCALE_BLOCK] for start in range(0, X.shape[0], SCALE_BLOCK)]
+
+
 def _min_max(X_fit: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Shift and scale of min-max scaling (``(x - min) / (max - min)``) over ``X_fit``'s rows."""
-    lo = X_fit[:, columns].min(axis=0)
+    lows, highs = [], []
+    for part in _row_blocks(X_fit):
+        block = part[:, columns]
+        lows.append(block.min(axis=0))
+        highs.append(block.max(axis=0))
+    lo = np.min(lows, axis=0)
     with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-        span = X_fit[:, columns].max(axis=0) - lo
+        span = np.max(highs, axis=0) - lo
     _check_statistics("min-max", columns, lo, span)
     span[span == 0] = 1.0  # a constant training column is shifted, not divided by zero
     return lo, span
@@ -349,8 +364,8 @@ class Protocol:
             fit = _min_max if self.scaling == "minmax" else _standard
             shift, scale = fit(X_train, columns)
             for X in (X_train, X_test):
-                X[:, columns] -= shift
-                X[:, columns] /= scale
+                for part in _row_blocks(X):  # views: the scaled values land in X
+                    part[:, columns] = (part[:, columns] - shift) / scale
         return Split(
             X_train=X_train, y_train=parts.y_train, X_test=X_test, y_test=parts.y_test,
             contamination=float(self.contamination(dataset) if parts.contamination is None

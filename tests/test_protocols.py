@@ -45,6 +45,20 @@ def test_zong2018_halves_and_fits_on_normal_rows_only(dataset: Dataset) -> None:
     np.testing.assert_array_equal(split.X_test[:, 2], dataset.X[split.test_index, 2])
 
 
+@pytest.mark.parametrize("protocol", [Zong2018Protocol(), ADBenchProtocol()], ids=lambda p: p.name)
+def test_minmax_scaling_by_row_blocks_equals_whole_columns(dataset: Dataset, protocol,  # type: ignore[no-untyped-def]
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import adbench_dagmm.protocols as protocols
+
+    monkeypatch.setattr(protocols, "SCALE_BLOCK", 7)  # many blocks and a ragged last one
+    split = protocol.split(dataset, 2)
+    raw_train, raw_test = dataset.X[split.train_index], dataset.X[split.test_index]
+    lo, hi = raw_train[:, :2].min(axis=0), raw_train[:, :2].max(axis=0)
+    for scaled, raw in ((split.X_train, raw_train), (split.X_test, raw_test)):
+        np.testing.assert_array_equal(scaled[:, :2], (raw[:, :2] - lo) / (hi - lo))  # bit for bit
+        np.testing.assert_array_equal(scaled[:, 2], raw[:, 2])
+
+
 def test_pyod_standardizes_with_training_statistics(dataset: Dataset) -> None:
     split = PyODProtocol().split(dataset, 3)
     assert split.train_index.size == 600 and split.test_index.size == 400
