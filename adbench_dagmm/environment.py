@@ -1,5 +1,6 @@
 """What a run records about where it ran, and how it is measured there: package versions, git
-commit and host; the peak resident memory; the global RNGs seeded for third-party code."""
+commit and host; the peak resident memory; the global RNGs seeded for third-party code; and
+the heap trim after each run."""
 
 from __future__ import annotations
 
@@ -85,6 +86,32 @@ def _high_water_mark_mb() -> float | None:
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or None where the C library is another (macOS, Windows, musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_free_memory() -> None:
+    """Give the free pages of the C heap back to the OS (glibc's ``malloc_trim``; elsewhere a
+    no-op).
+
+    A run allocates and frees hundreds of MB in pieces (split blocks, activations, scores) that
+    glibc keeps in its heaps for reuse; without a trim, the resident memory of a process that
+    runs seed after seed creeps up by tens of MB (Dask's workers trim for the same reason).
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def seed_everything(seed: int) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .context import RunContext
-from .environment import PeakRSS, environment, seed_everything
+from .environment import PeakRSS, environment, release_free_memory, seed_everything
 from .errors import AdbError, UsageError
 from .isolation import stdout_to_stderr, user_interrupted
 from .metrics import compute_metrics, curves
@@ -161,6 +161,7 @@ def execute(run: PlannedRun | RunConfig, context: RunContext | None = None, *,
     except Exception as exc:  # a failing plugin fails its run, not the sweep
         row.update(status="error", error=error_text(exc))
         artifacts = {}
+    release_free_memory()  # what the run freed, before the next run allocates again
     return row, artifacts
 
 

@@ -12,6 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from adbench_dagmm import dataset as dataset_module
+from adbench_dagmm import environment as environment_module
+from adbench_dagmm import execute as execute_module
 from adbench_dagmm.cli import app
 from adbench_dagmm.context import RunContext
 from adbench_dagmm.errors import DataError
@@ -207,6 +209,35 @@ def test_in_process_timings_and_memory_are_the_runs_own(
     # the increase over the process's memory before fit, not the whole process (> 100 MB here)
     assert 0 <= quiet["peak_rss_mb"] < 30, quiet["peak_rss_mb"]
     assert 150 < hungry["peak_rss_mb"] < 400, hungry["peak_rss_mb"]
+
+
+def resident_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+@pytest.mark.skipif(environment_module._malloc_trim() is None,
+                    reason="no glibc malloc_trim here (not Linux/glibc): release_free_memory is a no-op")
+def test_freed_heap_memory_goes_back_to_the_os_after_each_run(
+        csv_dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    # 64 KB blocks live in glibc's heap, not in mmaps; the last one, kept, pins the heap's top,
+    # so freeing the others returns nothing to the OS by itself
+    blocks = [np.ones(8192) for _ in range(3000)]  # ~190 MB, touched
+    keep = blocks[-1]
+    del blocks[:-1]
+    before = resident_mb()
+    environment_module.release_free_memory()
+    assert before - resident_mb() > 100, (before, resident_mb())
+    assert keep.sum() == 8192
+
+    calls = []
+    monkeypatch.setattr(execute_module, "release_free_memory", lambda: calls.append(1))
+    row, _ = execute(RunConfig("mean_distance", {}, str(csv_dataset), "zong2018", 0),
+                     RunContext(plugins_dir=FIXTURE_PLUGINS))
+    assert row["status"] == "ok" and calls == [1]
 
 
 # -- a plugin cannot take the CLI down ------------------------------------------------------------
