@@ -107,7 +107,8 @@ def release_free_memory() -> None:
 
     A run allocates and frees hundreds of MB in pieces (split blocks, activations, scores) that
     glibc keeps in its heaps for reuse; without a trim, the resident memory of a process that
-    runs seed after seed creeps up by tens of MB (Dask's workers trim for the same reason).
+    runs seed after seed creeps up by tens of MB (Dask's nanny lowers glibc's trim threshold
+    for its workers, and its documentation advises ``malloc_trim``, for the same reason).
     """
     trim = _malloc_trim()
     if trim is not None:
