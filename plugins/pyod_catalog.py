@@ -17,6 +17,7 @@ import importlib.util
 import inspect
 import json
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -246,8 +247,6 @@ def cache_numba_kernels(module_name: str) -> int:
     compiled code and so the scores are the same.  Where no cache directory is writable, the
     kernels are compiled per process as before.  Returns how many kernels cache.
     """
-    import sys
-
     module = importlib.import_module(module_name)
     if "numba" not in sys.modules:  # nothing imported numba, so the module defines no kernels
         return 0
