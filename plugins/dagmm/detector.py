@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 SCORE_CHUNK = 8192
 #: How many times a numerical failure may raise the jitter and replay an epoch.
 MAX_RECOVERIES = 3
+#: With ``clip_inputs``, how far beyond the training range a scored feature may go, in units of
+#: that feature's training span (a column constant in training: in its own units).
+CLIP_MARGIN = 0.5
 #: Save-file format version.
 FORMAT_VERSION = 1
 
@@ -113,6 +116,9 @@ class DAGMMDetector(BaseDetector):
     abs_distance : bool
         Also feed the absolute Euclidean distance ``||x - x'||`` to the estimation network (the
         paper's §3.1 lists it; its experiments use the relative distance and cosine only).
+    clip_inputs : bool
+        Clip every scored row, feature by feature, to the training rows' range widened by
+        ``CLIP_MARGIN`` (half the feature's span) on each side.  Training rows are never changed.
     init : {"torch", "xavier"}
         Weight initialisation: PyTorch's default or Glorot-uniform with tanh's gain.
     recon_reduction : {"sum", "mean"}
@@ -170,6 +176,9 @@ class DAGMMDetector(BaseDetector):
       training rows (``min_batches``), so a dataset of a few hundred rows gets as many updates as
       a large one and the network always trains.  Its LayerNorm (``"inner"``) leaves the
       encoder's first layer raw and its z carries ``||x - x'||``, so it still sees a row's scale.
+    - *Clipped inputs* (``default``): a tanh network extrapolates arbitrarily beyond its
+      training range, and on small data one feature far outside it (a column constant in
+      training, say) would alone decide a row's reconstruction error and so its energy.
     - *Threads follow the caller* by default: ``adb run --jobs N`` gives each worker cores/N
       torch threads, so parallel fits never oversubscribe the cores, and one fit in the driver
       uses them all.
@@ -192,6 +201,7 @@ class DAGMMDetector(BaseDetector):
         dropout: float | None = None,
         layer_norm: str | None = None,
         abs_distance: bool | None = None,
+        clip_inputs: bool | None = None,
         init: str | None = None,
         recon_reduction: str | None = None,
         lambda_energy: float | None = None,
@@ -223,6 +233,7 @@ class DAGMMDetector(BaseDetector):
         self.dropout = dropout
         self.layer_norm = layer_norm
         self.abs_distance = abs_distance
+        self.clip_inputs = clip_inputs
         self.init = init
         self.recon_reduction = recon_reduction
         self.lambda_energy = lambda_energy
@@ -374,6 +385,7 @@ class DAGMMDetector(BaseDetector):
             torch.manual_seed(seed)
             # float32 network; from_numpy shares the caller's float32 buffer (no copy).
             x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(device)
+            self.input_bounds_ = self._input_bounds(x) if cfg["clip_inputs"] else None
             history = self._train(x, cfg, seed, callbacks)
             self.decision_scores_ = self._fit_gmm(x, self.cov_jitter_)
         self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - self.contamination))
@@ -551,13 +563,25 @@ class DAGMMDetector(BaseDetector):
             x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(self.device_)
             return torch.cat([z for z, _ in self._latent(x)]).cpu().numpy()
 
+    @staticmethod
+    def _input_bounds(x: Tensor) -> tuple[Tensor, Tensor]:
+        """``clip_inputs``' per-feature bounds: the range of ``x``'s rows widened by
+        ``CLIP_MARGIN`` spans (a constant column's span counts as 1, as in min-max scaling)."""
+        low, high = x.amin(dim=0), x.amax(dim=0)
+        span = high - low
+        span = span.masked_fill(span == 0, 1.0)
+        return low - CLIP_MARGIN * span, high + CLIP_MARGIN * span
+
     def _latent(self, x: Tensor) -> Iterator[tuple[Tensor, Tensor]]:
-        """Yield ``(z, log_gamma)`` in float64, (B, D) and (B, K), chunk by chunk, eval mode."""
+        """Yield ``(z, log_gamma)`` in float64, (B, D) and (B, K), chunk by chunk, eval mode;
+        with ``clip_inputs`` each chunk is clipped to the training bounds first."""
         import torch
 
         model = self.model_.eval()
         with torch.inference_mode():
             for xb in torch.split(x, SCORE_CHUNK):
+                if self.input_bounds_ is not None:
+                    xb = torch.clamp(xb, *self.input_bounds_)
                 out = model(xb)
                 yield out.z.double(), torch.log_softmax(out.logits.double(), dim=1)
 
@@ -629,6 +653,8 @@ class DAGMMDetector(BaseDetector):
                 "n_features_in": self.n_features_in_,
                 "state_dict": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
                 "gmm": {k: v.cpu() for k, v in self.gmm_.items()},
+                "input_bounds": None if self.input_bounds_ is None
+                else [b.cpu() for b in self.input_bounds_],
                 "threshold": self.threshold_,
                 "cov_jitter": self.cov_jitter_,
                 "history": self.history_,
@@ -660,6 +686,8 @@ class DAGMMDetector(BaseDetector):
         model.load_state_dict(blob["state_dict"])
         det.model_ = model.to(det.device_).eval()
         det.gmm_ = {k: v.to(det.device_) for k, v in blob["gmm"].items()}
+        bounds = blob.get("input_bounds")  # absent from files saved before clip_inputs
+        det.input_bounds_ = None if bounds is None else tuple(b.to(det.device_) for b in bounds)
         det.n_features_in_ = blob["n_features_in"]
         det.threshold_ = blob["threshold"]
         det.cov_jitter_ = blob["cov_jitter"]

@@ -198,6 +198,38 @@ def test_save_and_load_round_trip(synthetic, tmp_path) -> None:
     assert again.get_params() == det.get_params() and again.history_ == det.history_
 
 
+def test_clip_inputs_scores_a_row_as_its_nearest_point_of_the_widened_training_range(
+    synthetic, tmp_path
+) -> None:
+    X_train = synthetic[0][:400].copy()
+    X_train[:, 3] = 0.25  # a column constant in training: its span counts as 1
+    low, high = X_train.min(axis=0), X_train.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    inside = X_train[:5] + 0.1 * span  # within the widened range
+    far = inside.copy()
+    far[:, 0] = high[0] + 40 * span[0]
+    far[:, 3] = low[3] - 40
+    edge = inside.copy()
+    edge[:, 0] = high[0] + 0.5 * span[0]
+    edge[:, 3] = low[3] - 0.5
+    clipped = DAGMMDetector(random_state=0, clip_inputs=True, **FAST).fit(X_train)
+    np.testing.assert_allclose(clipped.decision_function(far), clipped.decision_function(edge),
+                               rtol=1e-6)
+    np.testing.assert_allclose(clipped.latent(far), clipped.latent(edge), rtol=1e-6)
+    # training rows are inside the range: the scores of the training rows are those of fit
+    np.testing.assert_allclose(clipped.decision_function(X_train), clipped.decision_scores_,
+                               rtol=1e-6)
+    clipped.save(tmp_path / "clipped.pt")
+    again = DAGMMDetector.load(tmp_path / "clipped.pt")
+    np.testing.assert_array_equal(again.decision_function(far), clipped.decision_function(far))
+    plain = DAGMMDetector(random_state=0, clip_inputs=False, **FAST).fit(X_train)
+    assert plain.input_bounds_ is None
+    assert np.all(plain.decision_function(far) > plain.decision_function(edge))
+    # the preset decides when the parameter is left alone: default clips, kddcup does not
+    assert DAGMMDetector().effective_params()["clip_inputs"] is True
+    assert DAGMMDetector(preset="kddcup").effective_params()["clip_inputs"] is False
+
+
 # -- numerical failures ------------------------------------------------------------------------
 def _patch_batch_gmm(monkeypatch, fail) -> None:
     """Make ``fail(jitter)`` run before every batch GMM of the training objective."""

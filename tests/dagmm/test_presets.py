@@ -33,6 +33,7 @@ BAD_PARAMS = [
     ("val_fraction", 1.5, "'val_fraction' parameter of DAGMMDetector must be a float in the"),
     ("layer_norm", "everywhere", "'layer_norm' parameter of DAGMMDetector must be a str among"),
     ("abs_distance", "yes", "'abs_distance' parameter of DAGMMDetector must be a bool"),
+    ("clip_inputs", 1, "'clip_inputs' parameter of DAGMMDetector must be a bool"),
     ("init", "he", "'init' parameter of DAGMMDetector must be a str among"),
     ("monitor", "auc", "'monitor' parameter of DAGMMDetector must be a str among"),
     ("preset", "kdd", "'preset' parameter of DAGMMDetector must be a str among"),
