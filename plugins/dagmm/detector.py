@@ -176,9 +176,10 @@ class DAGMMDetector(BaseDetector):
       training rows (``min_batches``), so a dataset of a few hundred rows gets as many updates as
       a large one and the network always trains.  Its LayerNorm (``"inner"``) leaves the
       encoder's first layer raw and its z carries ``||x - x'||``, so it still sees a row's scale.
-    - *Clipped inputs* (``default``): a tanh network extrapolates arbitrarily beyond its
-      training range, and on small data one feature far outside it (a column constant in
-      training, say) would alone decide a row's reconstruction error and so its energy.
+    - *Clipped inputs* (``default``): outside its training range the network saturates while
+      ``||x - x'||`` keeps growing with x, so on small data one feature far outside that range
+      (a column constant in training, say) would alone decide a row's energy.  The price: a row
+      far out on one feature scores as one half a span out.
     - *Threads follow the caller* by default: ``adb run --jobs N`` gives each worker cores/N
       torch threads, so parallel fits never oversubscribe the cores, and one fit in the driver
       uses them all.

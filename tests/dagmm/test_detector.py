@@ -213,8 +213,15 @@ def test_clip_inputs_scores_a_row_as_its_nearest_point_of_the_widened_training_r
     edge[:, 0] = high[0] + 0.5 * span[0]
     edge[:, 3] = low[3] - 0.5
     clipped = DAGMMDetector(random_state=0, clip_inputs=True, **FAST).fit(X_train)
+    bounds = [b.cpu().numpy() for b in clipped.input_bounds_]
+    np.testing.assert_allclose(bounds[0], low - 0.5 * span, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(bounds[1], high + 0.5 * span, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(clipped.decision_function(far), clipped.decision_function(edge),
                                rtol=1e-6)
+    within = edge.copy()  # just inside the widened range: not clipped, so scored differently
+    within[:, 0] = high[0] + 0.4 * span[0]
+    within[:, 3] = low[3] - 0.4
+    assert np.all(clipped.decision_function(within) != clipped.decision_function(edge))
     np.testing.assert_allclose(clipped.latent(far), clipped.latent(edge), rtol=1e-6)
     # training rows are inside the range: the scores of the training rows are those of fit
     np.testing.assert_allclose(clipped.decision_function(X_train), clipped.decision_scores_,
