@@ -20,6 +20,7 @@ import itertools
 import json
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from .detector import BaseDetector
 from .errors import AdbError, ParameterError, UsageError
 from .params import build_params, constructor_params, parse_param_axes
 
@@ -63,6 +64,9 @@ class PlannedRun:
     #: plugin name -> identity (version, and a one-file plugin's source sha256) of the plugins
     #: that registered the detector and the dataset; part of the run id
     plugins: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: what a detector that resolves its own parameters (a preset) says it runs with
+    #: (:func:`recipe`); part of the run id when not None
+    recipe: dict[str, Any] | None = None
 
     def with_device(self, device: str | None) -> PlannedRun:
         """The same run on another device (the run id does not change)."""
@@ -84,8 +88,9 @@ def resolved_params(registry: Registry, config: RunConfig, dataset: BaseDataset 
 
 
 def run_id(config: RunConfig, params: dict[str, Any], data_sha256: str, protocol_version: str,
-           plugins: dict[str, str] | None = None) -> str:
-    """A stable hash of what determines the result of a run (``plugins``: see :class:`PlannedRun`)."""
+           plugins: dict[str, str] | None = None, recipe: dict[str, Any] | None = None) -> str:
+    """A stable hash of what determines the result of a run (``plugins``, ``recipe``: see
+    :class:`PlannedRun`)."""
     key = {
         "plugins": plugins or {},
         "detector": config.detector,
@@ -99,6 +104,8 @@ def run_id(config: RunConfig, params: dict[str, Any], data_sha256: str, protocol
     }
     if config.protocol_options:  # absent when empty: the ids of runs without options never change
         key["protocol_options"] = config.protocol_options
+    if recipe is not None:  # absent for detectors without presets: their ids never change
+        key["recipe"] = {k: v for k, v in recipe.items() if k != "contamination"}
     blob = json.dumps(key, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -114,7 +121,7 @@ def plan(configs: Iterable[RunConfig], context: RunContext) -> list[PlannedRun]:
     registry = context.registry
     planned: list[PlannedRun] = []
     resolved: dict[tuple[str, str], tuple[str, str | None]] = {}
-    checked: set[tuple[str, str]] = set()
+    recipes: dict[tuple[str, str], dict[str, Any] | None] = {}
     with context.activate():
         for config in configs:
             key = (config.dataset, json.dumps(config.dataset_options, sort_keys=True))
@@ -127,17 +134,37 @@ def plan(configs: Iterable[RunConfig], context: RunContext) -> list[PlannedRun]:
             sha, data_error = resolved[key]
             params = resolved_params(registry, config, plugin)
             blob = json.dumps(params, sort_keys=True, default=str)
-            if (config.detector, blob) not in checked:
-                checked.add((config.detector, blob))
-                check_params(config.detector, registry.detector(config.detector), params)
+            if (config.detector, blob) not in recipes:
+                cls = registry.detector(config.detector)
+                check_params(config.detector, cls, params)
+                recipes[config.detector, blob] = recipe(cls, params)
+            detector_recipe = recipes[config.detector, blob]
             version = registry.protocol(config.protocol).version
             if config.protocol_options:  # checked here too for configs not built by build_configs
                 registry.protocol(config.protocol)(**config.protocol_options)
             plugins = {**registry.plugin_identity("detector", config.detector),
                        **registry.plugin_identity("dataset", config.dataset)}
-            planned.append(PlannedRun(config, run_id(config, params, sha, version, plugins),
-                                      params, sha, version, data_error, plugins))
+            planned.append(PlannedRun(
+                config, run_id(config, params, sha, version, plugins, detector_recipe), params,
+                sha, version, data_error, plugins, detector_recipe))
     return planned
+
+
+def recipe(cls: type, params: dict[str, Any]) -> dict[str, Any] | None:
+    """What a detector that resolves parameters itself says it runs with, else None.
+
+    A detector whose ``effective_params()`` differs from :class:`~adbench_dagmm.BaseDetector`'s
+    fills parameters in (a preset's recipe); the recipe goes into the run id, so that a run of
+    a changed recipe is a new run that supersedes the stored one instead of being skipped as
+    done.  None when the detector does not override it or cannot resolve these parameters
+    (its runs then say why).
+    """
+    if getattr(cls, "effective_params", None) in (None, BaseDetector.effective_params):
+        return None
+    try:
+        return dict(cls(**params).effective_params())
+    except Exception:  # noqa: BLE001  (not an identity problem: the runs report it)
+        return None
 
 
 def check_params(name: str, cls: type, params: dict[str, Any]) -> None:

@@ -137,6 +137,28 @@ def test_installed_plugin_version_is_part_of_the_run_id(csv_dataset: Path) -> No
     assert other.run_id != run.run_id
 
 
+def test_a_changed_preset_recipe_is_a_new_run(csv_dataset: Path, monkeypatch) -> None:
+    """A detector that resolves a preset hashes the recipe into the run id: when the code's
+    recipe changes under the same user parameters, the stored run is not skipped as done."""
+    from adb_plugins.dagmm import presets
+
+    from adbench_dagmm.plan import run_id
+
+    context = RunContext()
+    config = RunConfig("dagmm", {"preset": "default"}, str(csv_dataset), "zong2018", 0)
+    (before,) = plan([config], context)
+    assert before.recipe is not None and before.recipe["lr"] == presets.PRESETS["default"]["lr"]
+    monkeypatch.setitem(presets.PRESETS, "default", {**presets.PRESETS["default"], "lr": 1e-3})
+    (after,) = plan([config], context)
+    assert after.recipe["lr"] == 1e-3 and after.run_id != before.run_id
+    assert after.params == before.params  # the same configuration: the new run supersedes
+    # a detector without presets keeps the id it always had (no recipe in the hash)
+    (plain,) = plan([RunConfig("iforest", {}, str(csv_dataset), "zong2018", 0)], context)
+    assert plain.recipe is None
+    assert plain.run_id == run_id(plain.config, plain.params, plain.data_sha256,
+                                  plain.protocol_version, plain.plugins)
+
+
 # -- honest timings and memory -------------------------------------------------------------------
 SLOW = '''
 import time
