@@ -263,8 +263,10 @@ class DAGMMDetector(BaseDetector):
         return fail(type(self).__name__, name, requirement, value)
 
     def effective_params(self) -> dict[str, Any]:
-        """:meth:`get_params` with every recipe parameter the preset filled in: what ran."""
-        return {**self.get_params(), **self._resolve_config()}
+        """:meth:`get_params` with every recipe parameter the preset filled in: what ran (once
+        fitted or loaded, the recipe of that fit, whatever the preset says today)."""
+        fitted = getattr(self, "config_", None)
+        return {**self.get_params(), **(fitted if fitted is not None else self._resolve_config())}
 
     def check_params(self) -> None:
         """The recipe, the other parameters and the device, checked without data."""
@@ -330,7 +332,7 @@ class DAGMMDetector(BaseDetector):
             estimation_hidden=cfg["estimation_hidden"],
             dropout=cfg["dropout"],
             layer_norm=cfg["layer_norm"],
-            abs_distance=cfg.get("abs_distance", False),  # absent from files saved before it
+            abs_distance=cfg["abs_distance"],
         )
 
     # -- fitting -------------------------------------------------------------------------------
@@ -682,12 +684,13 @@ class DAGMMDetector(BaseDetector):
         if device is not None:
             det.device = device
         det.device_ = det._resolve_device()
-        det.config_ = blob["config"]
+        bounds = blob.get("input_bounds")
+        # Recipe keys added after a file was saved were off in its fit.
+        det.config_ = {"abs_distance": False, "clip_inputs": bounds is not None, **blob["config"]}
         model = cls._build_model(det.config_, blob["n_features_in"])
         model.load_state_dict(blob["state_dict"])
         det.model_ = model.to(det.device_).eval()
         det.gmm_ = {k: v.to(det.device_) for k, v in blob["gmm"].items()}
-        bounds = blob.get("input_bounds")  # absent from files saved before clip_inputs
         det.input_bounds_ = None if bounds is None else tuple(b.to(det.device_) for b in bounds)
         det.n_features_in_ = blob["n_features_in"]
         det.threshold_ = blob["threshold"]

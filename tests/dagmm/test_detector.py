@@ -196,6 +196,28 @@ def test_save_and_load_round_trip(synthetic, tmp_path) -> None:
     np.testing.assert_array_equal(again.decision_function(X_test), det.decision_function(X_test))
     assert again.threshold_ == det.threshold_ and again.config_ == det.config_
     assert again.get_params() == det.get_params() and again.history_ == det.history_
+    assert again.effective_params() == det.effective_params()
+
+
+def test_a_file_saved_before_clip_inputs_loads_unclipped_and_says_so(synthetic, tmp_path) -> None:
+    X_train, X_test, _ = synthetic
+    recipe = {**FAST, "preset": "default", "steps": 50}  # a preset that clips today
+    det = DAGMMDetector(random_state=0, clip_inputs=False, abs_distance=False, **recipe)
+    det.fit(X_train)
+    blob = {k: v for k, v in _saved(det, tmp_path).items() if k != "input_bounds"}
+    del blob["config"]["clip_inputs"], blob["config"]["abs_distance"]
+    blob["params"].update(clip_inputs=None, abs_distance=None)  # did not exist: left to the preset
+    torch.save(blob, tmp_path / "old.pt")
+    old = DAGMMDetector.load(tmp_path / "old.pt")
+    assert old.input_bounds_ is None
+    assert old.effective_params()["clip_inputs"] is False  # what its fit did, not the preset
+    assert old.effective_params()["abs_distance"] is False
+    np.testing.assert_array_equal(old.decision_function(X_test), det.decision_function(X_test))
+
+
+def _saved(det: DAGMMDetector, tmp_path: Path) -> dict:
+    det.save(tmp_path / "new.pt")
+    return torch.load(tmp_path / "new.pt", weights_only=True)
 
 
 def test_clip_inputs_scores_a_row_as_its_nearest_point_of_the_widened_training_range(
