@@ -595,9 +595,14 @@ class DAGMMDetector(BaseDetector):
         from .gmm import CholeskyError, gmm_params, sample_energy
 
         # The latent vectors of all rows are small (N x (D + K) float64, far less than X), so
-        # the exact two-pass estimate runs once on their concatenation.
-        zs, lgs = zip(*self._latent(x))
-        z, log_gamma = torch.cat(zs), torch.cat(lgs)  # (N, D), (N, K)
+        # the exact two-pass estimate runs once on all of them.  Chunks are written into one
+        # tensor each: kept chunks between the freed activations would fragment the C heap.
+        n, start = x.shape[0], 0
+        for zb, lgb in self._latent(x):
+            if start == 0:
+                z, log_gamma = zb.new_empty(n, zb.shape[1]), lgb.new_empty(n, lgb.shape[1])
+            z[start : start + len(zb)], log_gamma[start : start + len(zb)] = zb, lgb
+            start += len(zb)
         for _ in range(MAX_RECOVERIES + 1):
             try:
                 params = gmm_params(z, log_gamma, jitter=jitter)
