@@ -413,11 +413,13 @@ def _download(relpath: str, sha256: str, urls: Sequence[str], looked: list[str])
 
 
 # -- parsed cache ------------------------------------------------------------------------------
-def cached_parse(key: str, parse: Callable[[], Dataset]) -> Dataset:
+def cached_parse(key: str, parse: Callable[[], Dataset], sha256: str | None = None) -> Dataset:
     """Return ``parse()``'s dataset, cached on disk under ``key`` (include the source sha256).
 
     X is stored as a raw ``.npy`` and memory-mapped on load (copy-on-write), so a cached load of
     KDD Cup 99 is a fraction of a second and costs no memory until rows are touched.
+    ``sha256``: the source hash the key names; a parse of other bytes (the file changed, or its
+    hash memo is stale) is returned but not cached.
     """
     folder = cache_dir() / "parsed" / key
     meta_path = folder / "meta.json"
@@ -434,6 +436,8 @@ def cached_parse(key: str, parse: Callable[[], Dataset]) -> Dataset:
         except (OSError, ValueError, KeyError):
             pass  # a broken cache entry is re-parsed below
     dataset = parse()
+    if sha256 is not None and dataset.sha256 != sha256:
+        return dataset
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
     try:
         tmp.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,9 @@ Rules for a user file:
   a one-hot column whose name collides with another column, nested Parquet values (lists,
   structs), dates, complex numbers and integers that float64 cannot keep apart are errors naming
   the column; a text file must be UTF-8.  ``sha256`` on every run is the hash of the bytes parsed.
+- A parse is cached (:func:`~adbench_dagmm.dataset.cached_parse`) under the file's sha256 and the
+  options, so the workers of a sweep share one memory-mapped parse; a changed file, option or
+  :data:`PARSER_VERSION` is parsed afresh.
 
 The options and the file type are checked when the dataset is made (so ``adb run`` stops with
 exit status 2 before any run); the file itself (missing, empty, corrupt, bad values) is checked
@@ -38,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from adbench_dagmm.dataset import BaseDataset, Dataset, DatasetCard, file_sha256
+from adbench_dagmm.dataset import BaseDataset, Dataset, DatasetCard, cached_parse, file_sha256
 from adbench_dagmm.errors import DataError, UsageError
 from adbench_dagmm.hookspecs import hookimpl
 
@@ -48,6 +51,8 @@ SUFFIXES = TABLE_SUFFIXES + ARRAY_SUFFIXES
 #: A text column with at most this many distinct values is treated as categorical (one-hot).
 MAX_CATEGORIES = 100
 IMPUTE = ("none", "mean", "median", "drop")
+#: The parsed-dataset cache is keyed on it: bump it with any change to what a file parses to.
+PARSER_VERSION = 1
 
 
 def file_suffix(path: Path) -> str:
@@ -382,6 +387,16 @@ class FileDataset(BaseDataset):
 
     # -- load ------------------------------------------------------------------------------------
     def load(self) -> Dataset:
+        """The parsed file, cached under its sha256 and the options: the workers of a sweep, and
+        later sweeps, map one parse's arrays instead of each parsing the file again."""
+        sha = self.sha256()
+        options = repr((self.label_column, self.anomaly_label, self.impute)).encode()
+        key = f"file-{sha[:16]}-{hashlib.sha256(options).hexdigest()[:12]}-v{PARSER_VERSION}"
+        dataset = cached_parse(key, self._parse, sha256=sha)
+        dataset.name, dataset.card = self.spec, self.card
+        return dataset
+
+    def _parse(self) -> Dataset:
         import pandas as pd
 
         data = self._read_bytes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,37 @@ def test_npz_and_mat(blobs, tmp_path: Path) -> None:  # type: ignore[no-untyped-
         dataset = FileDataset(str(tmp_path / name)).load().validate()
         np.testing.assert_allclose(dataset.X, X)
         np.testing.assert_array_equal(dataset.y, y)
+
+
+def test_a_parse_is_cached_under_the_file_hash_and_the_options(blobs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    frame = table(blobs)
+    frame.loc[3, "x1"] = np.nan
+    path = write(frame, tmp_path / "d.csv")
+    parsed = FileDataset(str(path), impute="mean").load()
+    assert not isinstance(parsed.X, np.memmap)  # the first load parses
+    cached = FileDataset(str(path), impute="mean").load()  # as another worker would
+    assert isinstance(cached.X, np.memmap)
+    np.testing.assert_array_equal(cached.X, parsed.X)
+    np.testing.assert_array_equal(cached.y, parsed.y)
+    assert (cached.notes, cached.sha256, cached.feature_names) == (parsed.notes, parsed.sha256, parsed.feature_names)
+    assert cached.notes and cached.card is not None
+    # the same bytes under another name keep that name; other options or bytes parse afresh
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(path.read_bytes())
+    assert FileDataset(str(copy), impute="mean").load().name == str(copy)
+    assert not isinstance(FileDataset(str(path), impute="median").load().X, np.memmap)
+    write(frame.fillna(0.0), path)
+    changed = FileDataset(str(path), impute="mean").load()
+    assert not isinstance(changed.X, np.memmap) and changed.X[3, 1] == 0.0 and not changed.notes
+
+
+def test_a_parse_of_other_bytes_than_the_hash_names_is_not_cached(blobs, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    path = write(table(blobs), tmp_path / "d.csv")
+    monkeypatch.setattr(FileDataset, "sha256", lambda self: "0" * 64)  # a stale hash memo, or an edit
+    for _ in range(2):
+        dataset = FileDataset(str(path)).load()
+        assert not isinstance(dataset.X, np.memmap)
+        assert dataset.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_label_column_default_option_and_last_column(blobs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
