@@ -413,28 +413,64 @@ def _download(relpath: str, sha256: str, urls: Sequence[str], looked: list[str])
 
 
 # -- parsed cache ------------------------------------------------------------------------------
+def _load_parsed(folder: Path) -> Dataset | None:
+    """The dataset cached in ``folder``, X memory-mapped; None when there is none (or it is broken)."""
+    meta_path = folder / "meta.json"
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        X = np.load(folder / "X.npy", mmap_mode="c")
+        y = np.load(folder / "y.npy")
+        categorical = np.asarray(meta["categorical"], dtype=bool)
+        return Dataset(
+            X=X, y=y, name=meta["name"], feature_names=meta["feature_names"],
+            categorical=categorical, sha256=meta["sha256"], notes=meta.get("notes", []),
+        )
+    except (OSError, ValueError, KeyError):
+        return None  # a broken cache entry is parsed again
+
+
+@contextlib.contextmanager
+def _parse_lock(folder: Path) -> Iterator[None]:
+    """Hold ``folder``'s lock file: the workers of a sweep that load one new file together wait
+    for one parse and map it, instead of each parsing (and holding) a copy.  Where there is no
+    ``fcntl`` (Windows) or the cache is read-only, nothing is locked."""
+    try:
+        import fcntl
+
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(folder.with_name(folder.name + ".lock"), "a")
+    except (ImportError, OSError):
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the handle closes, or the process dies
+        yield
+
+
 def cached_parse(key: str, parse: Callable[[], Dataset], sha256: str | None = None) -> Dataset:
     """Return ``parse()``'s dataset, cached on disk under ``key`` (include the source sha256).
 
     X is stored as a raw ``.npy`` and memory-mapped on load (copy-on-write), so a cached load of
-    KDD Cup 99 is a fraction of a second and costs no memory until rows are touched.
+    KDD Cup 99 is a fraction of a second and costs no memory until rows are touched.  Processes
+    that miss the cache together parse once: the others wait, then map that parse.
     ``sha256``: the source hash the key names; a parse of other bytes (the file changed, or its
     hash memo is stale) is returned but not cached.
     """
     folder = cache_dir() / "parsed" / key
-    meta_path = folder / "meta.json"
-    if meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text())
-            X = np.load(folder / "X.npy", mmap_mode="c")
-            y = np.load(folder / "y.npy")
-            categorical = np.asarray(meta["categorical"], dtype=bool)
-            return Dataset(
-                X=X, y=y, name=meta["name"], feature_names=meta["feature_names"],
-                categorical=categorical, sha256=meta["sha256"], notes=meta.get("notes", []),
-            )
-        except (OSError, ValueError, KeyError):
-            pass  # a broken cache entry is re-parsed below
+    cached = _load_parsed(folder)
+    if cached is not None:
+        return cached
+    with _parse_lock(folder):
+        cached = _load_parsed(folder)  # parsed by another process while this one waited
+        if cached is not None:
+            return cached
+        return _parse_and_store(folder, parse, sha256)
+
+
+def _parse_and_store(folder: Path, parse: Callable[[], Dataset], sha256: str | None) -> Dataset:
+    """Parse, and store the parse in ``folder`` (written beside it and renamed into place)."""
     dataset = parse()
     if sha256 is not None and dataset.sha256 != sha256:
         return dataset

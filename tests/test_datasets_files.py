@@ -92,6 +92,30 @@ def test_a_parse_of_other_bytes_than_the_hash_names_is_not_cached(blobs, tmp_pat
         assert dataset.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_loaders_that_miss_the_cache_together_parse_once(blobs) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    from adbench_dagmm.dataset import Dataset, cached_parse
+
+    calls = []
+
+    def slow_parse() -> Dataset:
+        calls.append(1)
+        time.sleep(0.3)  # long enough for the other loader to arrive meanwhile
+        return Dataset(X=blobs[0], y=blobs[1], name="slow", sha256="s")
+
+    got: list[Dataset] = []
+    loaders = [threading.Thread(target=lambda: got.append(cached_parse("slow-file", slow_parse)))
+               for _ in range(2)]  # each opens the lock file itself, as two workers would
+    for loader in loaders:
+        loader.start()
+    for loader in loaders:
+        loader.join()
+    assert len(calls) == 1 and sorted(isinstance(d.X, np.memmap) for d in got) == [False, True]
+    np.testing.assert_array_equal(got[0].X, got[1].X)
+
+
 def test_label_column_default_option_and_last_column(blobs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     frame = table(blobs).rename(columns={"label": "is_outlier"})
     frame["x_after"] = np.arange(len(frame), dtype=float)  # the label is not last
