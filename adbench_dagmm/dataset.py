@@ -434,19 +434,25 @@ def _load_parsed(folder: Path) -> Dataset | None:
 @contextlib.contextmanager
 def _parse_lock(folder: Path) -> Iterator[None]:
     """Hold ``folder``'s lock file: the workers of a sweep that load one new file together wait
-    for one parse and map it, instead of each parsing (and holding) a copy.  Where there is no
-    ``fcntl`` (Windows) or the cache is read-only, nothing is locked."""
+    for one parse and map it, instead of each parsing (and holding) a copy.  Where locking is
+    not possible (no ``fcntl`` on Windows, a read-only cache, a file system without locks),
+    nothing is locked: that only costs a second parse."""
+    handle = None
     try:
         import fcntl
 
         folder.parent.mkdir(parents=True, exist_ok=True)
         handle = open(folder.with_name(folder.name + ".lock"), "a")
-    except (ImportError, OSError):
-        yield
-        return
-    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the handle closes, or the process dies
+    except (ImportError, OSError):
+        if handle is not None:
+            handle.close()
+        handle = None
+    try:
         yield
+    finally:
+        if handle is not None:
+            handle.close()
 
 
 def cached_parse(key: str, parse: Callable[[], Dataset], sha256: str | None = None) -> Dataset:

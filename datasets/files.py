@@ -19,9 +19,9 @@ Rules for a user file:
   a one-hot column whose name collides with another column, nested Parquet values (lists,
   structs), dates, complex numbers and integers that float64 cannot keep apart are errors naming
   the column; a text file must be UTF-8.  ``sha256`` on every run is the hash of the bytes parsed.
-- A parse is cached (:func:`~adbench_dagmm.dataset.cached_parse`) under the file's sha256 and the
-  options, so the workers of a sweep share one memory-mapped parse; a changed file, option or
-  :data:`PARSER_VERSION` is parsed afresh.
+- A parse is cached (:func:`~adbench_dagmm.dataset.cached_parse`) under the file's sha256, its
+  suffix (which decides how it is parsed) and the options, so the workers of a sweep and later
+  sweeps map one parse; a changed file, suffix, option or :data:`PARSER_VERSION` parses afresh.
 
 The options and the file type are checked when the dataset is made (so ``adb run`` stops with
 exit status 2 before any run); the file itself (missing, empty, corrupt, bad values) is checked
@@ -387,10 +387,12 @@ class FileDataset(BaseDataset):
 
     # -- load ------------------------------------------------------------------------------------
     def load(self) -> Dataset:
-        """The parsed file, cached under its sha256 and the options: the workers of a sweep, and
-        later sweeps, map one parse's arrays instead of each parsing the file again."""
+        """The parsed file, cached under its sha256, its format (the suffix) and the options:
+        the workers of a sweep, and later sweeps, map one parse's arrays instead of each parsing
+        the file again."""
         sha = self.sha256()
-        options = repr((self.label_column, self.anomaly_label, self.impute)).encode()
+        how = (file_suffix(self.path), self.label_column, self.anomaly_label, self.impute)
+        options = repr(how).encode()
         key = f"file-{sha[:16]}-{hashlib.sha256(options).hexdigest()[:12]}-v{PARSER_VERSION}"
         dataset = cached_parse(key, self._parse, sha256=sha)
         dataset.name, dataset.card = self.spec, self.card

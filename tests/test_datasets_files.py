@@ -16,6 +16,7 @@ from adbench_dagmm.execute import execute
 from adbench_dagmm.plan import RunConfig
 from adbench_dagmm.registry import build_registry
 from adb_datasets.files import FileDataset
+from adbench_dagmm.errors import DataError
 
 
 def table(blobs, **extra) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -114,6 +115,37 @@ def test_loaders_that_miss_the_cache_together_parse_once(blobs) -> None:  # type
         loader.join()
     assert len(calls) == 1 and sorted(isinstance(d.X, np.memmap) for d in got) == [False, True]
     np.testing.assert_array_equal(got[0].X, got[1].X)
+
+
+def test_the_same_bytes_under_another_suffix_are_parsed_as_that_format(blobs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tsv = write(table(blobs), tmp_path / "d.tsv")
+    assert FileDataset(str(tsv)).load().X.shape == (200, 5)
+    as_csv = tmp_path / "d.csv"
+    as_csv.write_bytes(tsv.read_bytes())  # one tab-separated column to a CSV reader
+    with pytest.raises(DataError, match="only the label column"):  # not the cached .tsv parse
+        FileDataset(str(as_csv)).load()
+
+
+def test_a_cache_that_cannot_lock_still_loads(blobs, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import errno
+    import sys
+
+    import fcntl
+
+    path = write(table(blobs), tmp_path / "d.csv")
+
+    def no_locks(handle, operation):  # a file system without locks (ENOSYS, ENOLCK)
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    assert FileDataset(str(path)).load().X.shape == (200, 5)
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # no fcntl at all (Windows)
+    assert isinstance(FileDataset(str(path)).load().X, np.memmap)
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(DataError, match="empty") as error:
+        FileDataset(str(empty)).load()
+    assert error.value.__context__ is None  # no "during handling of ImportError" in the traceback
 
 
 def test_label_column_default_option_and_last_column(blobs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
