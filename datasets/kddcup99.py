@@ -78,10 +78,10 @@ def encode(frame) -> Dataset:  # type: ignore[no-untyped-def]
     """One-hot the symbolic columns (sorted categories) and invert the labels."""
     import pandas as pd
 
-    frame = frame.copy()
-    y = (frame.pop("label").astype(str) == "normal.").to_numpy(np.int8)
-    continuous = [c for c in frame.columns if c not in SYMBOLIC]
-    bad = frame[continuous].apply(pd.to_numeric, errors="coerce").isna().sum()
+    # column by column, never a copy of the whole frame: the parse is the peak of a cold start
+    y = (frame["label"].astype(str) == "normal.").to_numpy(np.int8)
+    continuous = [c for c in frame.columns if c not in SYMBOLIC and c != "label"]
+    bad = pd.Series({c: int(pd.to_numeric(frame[c], errors="coerce").isna().sum()) for c in continuous})
     if bad.any():
         column = bad.idxmax()
         raise DataError(f"KDD Cup 99: column {column!r} has {int(bad.max())} non-numeric values.")
@@ -89,8 +89,10 @@ def encode(frame) -> Dataset:  # type: ignore[no-untyped-def]
     dummies = dummies.reindex(sorted(dummies.columns), axis=1)
     names = continuous + list(dummies.columns)
     X = np.empty((len(frame), len(names)), dtype=np.float32)
-    X[:, : len(continuous)] = frame[continuous].to_numpy(np.float32)
-    X[:, len(continuous) :] = dummies.to_numpy(np.float32)
+    for i, column in enumerate(continuous):
+        X[:, i] = frame[column].to_numpy()
+    for i, column in enumerate(dummies.columns, start=len(continuous)):
+        X[:, i] = dummies[column].to_numpy()
     categorical = np.array([False] * len(continuous) + [True] * dummies.shape[1])
     return Dataset(X=X, y=y, name="kddcup99", feature_names=names, categorical=categorical)
 
