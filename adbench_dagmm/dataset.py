@@ -496,5 +496,7 @@ def _parse_and_store(folder: Path, parse: Callable[[], Dataset], sha256: str | N
             shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
     except OSError:
-        pass  # a read-only cache only costs speed
-    return dataset
+        return dataset  # a read-only cache only costs speed
+    # The stored copy, memory-mapped, in place of the parse: the parse's arrays (private memory
+    # that the runs would grow on top of) are freed, and the pages are shared with other workers.
+    return _load_parsed(folder) or dataset

@@ -43,6 +43,19 @@ def test_parse_and_encode_a_slice(kdd_slice: Path) -> None:
     assert dataset.feature_names[:2] == ["duration", "src_bytes"]
 
 
+def test_a_non_numeric_value_names_its_column(kdd_slice: Path, tmp_path: Path) -> None:
+    with gzip.open(kdd_slice, "rt") as src:
+        lines = src.readlines()
+    fields = lines[7].split(",")
+    fields[COLUMNS.index("src_bytes")] = "lots"
+    lines[7] = ",".join(fields)
+    bad = tmp_path / "bad.gz"
+    with gzip.open(bad, "wt") as dst:
+        dst.writelines(lines)
+    with pytest.raises(DataError, match="'src_bytes' has 1 non-numeric"):
+        encode(read_kdd_csv(bad))
+
+
 @pytest.mark.slow
 def test_real_file_counts_and_fast_second_load(kdd_path: Path) -> None:
     with gzip.open(kdd_path, "rt") as src:  # the file itself, not a constant copied from the code
